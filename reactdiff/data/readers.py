@@ -1,0 +1,192 @@
+"""Readers for the four per-clip files of a REACT drop.
+
+Each reader either returns well-formed arrays or raises DataFileError naming the file and the
+problem; nothing is padded, truncated past what the format allows, or guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reactdiff.data.errors import DataFileError
+
+EMOTION_COLUMNS: tuple[str, ...] = (
+    "AU1",
+    "AU2",
+    "AU4",
+    "AU6",
+    "AU7",
+    "AU9",
+    "AU10",
+    "AU12",
+    "AU14",
+    "AU15",
+    "AU17",
+    "AU23",
+    "AU24",
+    "AU25",
+    "AU26",
+    "Valence",
+    "Arousal",
+    "Neutral",
+    "Happy",
+    "Sad",
+    "Surprise",
+    "Fear",
+    "Disgust",
+    "Anger",
+    "Contempt",
+)
+AU_SLICE = slice(0, 15)
+VA_SLICE = slice(15, 17)
+EXPR_SLICE = slice(17, 25)
+EMOTION_DIM = 25
+FACE_3DMM_DIM = 58
+
+
+def read_emotion_table(path: Path) -> pd.DataFrame:
+    """The raw emotion CSV as a DataFrame, whatever its columns (validation inspects them)."""
+    if not path.is_file():
+        raise DataFileError(path, "emotion CSV not found")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataFileError(path, f"not a readable CSV: {err}") from None
+
+
+def check_emotion_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Exactly 25 numeric columns, renamed to the canonical names."""
+    if df.shape[1] != EMOTION_DIM:
+        raise DataFileError(path, f"expected {EMOTION_DIM} columns, found {df.shape[1]}")
+    bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if bad:
+        raise DataFileError(path, f"non-numeric values in column(s) {bad}")
+    return df.set_axis(list(EMOTION_COLUMNS), axis=1)
+
+
+def read_emotion(path: Path, frames: int) -> np.ndarray:
+    """The first ``frames`` rows as float32 (frames, 25); NaN or a short file is an error."""
+    values = check_emotion_columns(read_emotion_table(path), path).to_numpy(dtype=np.float32)
+    if len(values) < frames:
+        raise DataFileError(path, f"has {len(values)} rows, need at least {frames}")
+    values = values[:frames]
+    if not np.isfinite(values).all():
+        row = int(np.argwhere(~np.isfinite(values))[0, 0]) + 2  # +1 header, +1 one-based
+        raise DataFileError(path, f"non-finite value on line {row}")
+    return values
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """An .npy array as stored (no pickles)."""
+    if not path.is_file():
+        raise DataFileError(path, "file not found")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataFileError(path, f"not a readable .npy: {err}") from None
+
+
+def read_3dmm(path: Path, frames: int) -> np.ndarray:
+    """3DMM coefficients (751, 58) or (751, 1, 58) as float32 (frames, 58)."""
+    arr = load_npy(path)
+    if arr.ndim == 3 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 2 or arr.shape[1] != FACE_3DMM_DIM:
+        raise DataFileError(path, f"shape {arr.shape}, expected (T, 58) or (T, 1, 58)")
+    if len(arr) < frames:
+        raise DataFileError(path, f"has {len(arr)} frames, need at least {frames}")
+    arr = arr[:frames].astype(np.float32)
+    if not np.isfinite(arr).all():
+        raise DataFileError(path, "non-finite 3DMM coefficients")
+    return arr
+
+
+def read_audio(path: Path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Mono float32 waveform (channels averaged), resampled when ``sample_rate`` is given."""
+    import soundfile as sf
+
+    if not path.is_file():
+        raise DataFileError(path, "audio file not found")
+    try:
+        wav, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, EOFError) as err:
+        raise DataFileError(path, f"not a readable audio file: {err}") from None
+    mono = wav.mean(axis=1)
+    if len(mono) == 0:
+        raise DataFileError(path, "audio file has no samples")
+    if sample_rate is not None and sample_rate != rate:
+        import torch
+        import torchaudio.functional as AF
+
+        mono = AF.resample(torch.from_numpy(mono), rate, sample_rate).numpy()
+        rate = sample_rate
+    return mono, rate
+
+
+def audio_info(path: Path) -> tuple[float, int, int]:
+    """(duration in seconds, sample rate, channels) from the header, without decoding."""
+    import soundfile as sf
+
+    if not path.is_file():
+        raise DataFileError(path, "audio file not found")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise DataFileError(path, f"not a readable audio file: {err}") from None
+    return info.frames / info.samplerate, info.samplerate, info.channels
+
+
+def _png_frames(folder: Path) -> list[Path]:
+    frames = [p for p in folder.iterdir() if re.fullmatch(r"\d+\.png", p.name)]
+    return sorted(frames, key=lambda p: int(p.stem))
+
+
+def read_video(path: Path, frames: int | None = None) -> np.ndarray:
+    """RGB frames (T, H, W, 3) uint8 from an mp4 or a folder of 1.png ... N.png."""
+    if path.is_dir():
+        from PIL import Image
+
+        files = _png_frames(path)[:frames]
+        if not files:
+            raise DataFileError(path, "video folder has no numbered PNG frames")
+        return np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
+    import av
+
+    if not path.is_file():
+        raise DataFileError(path, "video file not found")
+    out = []
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                out.append(frame.to_ndarray(format="rgb24"))
+                if frames is not None and len(out) == frames:
+                    break
+    except av.error.FFmpegError as err:
+        raise DataFileError(path, f"not a readable video: {err}") from None
+    if not out:
+        raise DataFileError(path, "video has no frames")
+    return np.stack(out)
+
+
+def count_video_frames(path: Path) -> int:
+    """Frame count without decoding pixels: container metadata, else a demux pass."""
+    if path.is_dir():
+        return len(_png_frames(path))
+    import av
+
+    if not path.is_file():
+        raise DataFileError(path, "video file not found")
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            next(container.decode(stream))  # proves the stream decodes
+            if stream.frames:
+                return int(stream.frames)
+            container.seek(0)
+            return sum(1 for pkt in container.demux(stream) if pkt.size)
+    except (av.error.FFmpegError, IndexError, StopIteration) as err:
+        raise DataFileError(path, f"not a readable video: {err or 'no video stream'}") from None

@@ -1,0 +1,54 @@
+"""The `split` stage: the splits and appropriateness matrices every later stage reads.
+
+Synthetic drops come with session-disjoint splits from the generator; real drops with the
+organisers' CSVs and matrices. Both are used as they are: copied into ``split.out`` together
+with the mirrored sample order of each split (``samples_<split>.csv``), the order of the
+matrices and of evaluation.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from reactdiff.atomic import atomic_dir, write_json
+from reactdiff.data.errors import DataFileError
+from reactdiff.data.layout import SPLITS, ReactLayout, session_of, write_split_csv
+from reactdiff.data.readers import load_npy
+
+
+def run_split_stage(root: Path, out: Path) -> dict:
+    """Copy splits + matrices from ``root`` into ``out`` (atomically); return a summary."""
+    layout = ReactLayout(Path(root))
+    summary: dict = {}
+    with atomic_dir(out) as tmp:
+        for split in SPLITS:
+            pairs = layout.pairs(split)
+            write_split_csv(tmp / f"{split}.csv", pairs)
+            with (tmp / f"samples_{split}.csv").open("w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["sample", "speaker_path", "listener_path"])
+                for i, p in enumerate(layout.samples(split)):
+                    w.writerow([i, p.speaker, p.listener])
+            sessions = {session_of(p.speaker) for p in pairs}
+            info = {"pairs": len(pairs), "samples": 2 * len(pairs), "sessions": len(sessions)}
+            if split != "train":
+                src = layout.neighbour_matrix(split)
+                m = load_npy(src)
+                if m.shape != (2 * len(pairs), 2 * len(pairs)):
+                    raise DataFileError(
+                        src,
+                        f"shape {m.shape}, expected {2 * len(pairs)} square "
+                        f"(2 x the {len(pairs)} pairs of {layout.split_csv(split)})",
+                    )
+                shutil.copyfile(src, tmp / src.name)
+                per_row = np.asarray(m).sum(axis=1)
+                info.update(
+                    neighbours_mean=float(per_row.mean()), neighbours_min=int(per_row.min())
+                )
+            summary[split] = info
+        write_json(tmp / "summary.json", summary)
+    return summary

@@ -1,0 +1,69 @@
+"""The `data` stage: generate the synthetic drop, or fingerprint a real REACT root.
+
+With ``data.source: synthetic`` the drop is written to ``data.root`` (DVC caches it). With a
+path, the real data stays where it is (it is large and gated); ``data.root`` then holds only
+``source.json``: the absolute root and a fingerprint of every file's path, size and mtime, so
+DVC re-runs the later stages when the real drop changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from reactdiff.atomic import atomic_dir, write_json
+from reactdiff.config import Params
+from reactdiff.data.errors import DataFileError
+from reactdiff.data.layout import SPLITS, ReactLayout
+from reactdiff.data.synthetic.drop import SynthSpec, write_drop
+
+SOURCE_FILE = "source.json"
+
+
+def synth_spec(params: Params) -> SynthSpec:
+    s, f = params.data.synthetic, params.format
+    return SynthSpec(
+        sessions=s.sessions,
+        clips_per_session=s.clips_per_session,
+        seed=params.base.seed,
+        video=s.video,
+        video_size=s.video_size,
+        frames=f.clip_frames,
+        audio_rate=f.audio_rate,
+        split_fractions=s.split_fractions,
+        neighbour_threshold=s.neighbour_threshold,
+    )
+
+
+def fingerprint(root: Path) -> dict:
+    """Path, size and mtime of every file under a real root, hashed into one digest."""
+    layout = ReactLayout(root)
+    missing = [p for s in SPLITS for p in (layout.split_csv(s), root / s) if not p.exists()]
+    if missing:
+        raise DataFileError(root, "not a REACT root: missing " + ", ".join(map(str, missing)))
+    digest, n = hashlib.sha256(), 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        st = path.stat()
+        digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        n += 1
+    return {"source": str(root.resolve()), "files": n, "fingerprint": digest.hexdigest()}
+
+
+def run_data_stage(params: Params, progress: bool = True) -> dict:
+    """Write ``data.root``; return a summary to log."""
+    start = time.perf_counter()
+    if params.data.is_synthetic:
+        spec = synth_spec(params)
+        write_drop(params.data.root, spec, workers=params.data.synthetic.workers, progress=progress)
+        summary = {
+            "source": "synthetic",
+            "sessions": spec.sessions,
+            "clips": spec.sessions * spec.clips_per_session,
+        }
+    else:
+        summary = fingerprint(params.data.react_root)
+        with atomic_dir(params.data.root) as tmp:
+            write_json(tmp / SOURCE_FILE, summary)
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    return summary

@@ -1,0 +1,1 @@
+"""Official REACT challenge metrics (exact, fast), naive baselines and the evaluate stage."""

@@ -1,0 +1,90 @@
+"""MLflow conventions: one experiment, one run per stage, nested under a pipeline run if any.
+
+Every stage run is tagged with the stage name, the git commit and the ``dvc.lock`` hashes of
+the upstream outputs it reads, so a run can be traced back to the exact data it saw.
+The store defaults to ``tracking.default_uri`` (a local SQLite file); MLFLOW_TRACKING_URI
+overrides it. The parent run id of a pipeline run comes in REACTDIFF_PARENT_RUN_ID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from reactdiff.config import Params
+
+PARENT_RUN_ENV = "REACTDIFF_PARENT_RUN_ID"
+
+# No network here, and no one asked to be tracked.
+for _var, _value in {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+}.items():
+    os.environ.setdefault(_var, _value)
+
+
+def tracking_uri(params: Params) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or params.tracking.default_uri
+
+
+def git_commit(cwd: Path = Path()) -> str:
+    """HEAD's commit, with '-dirty' when the work tree has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not-a-git-checkout"
+    return f"{head}-dirty" if dirty else head
+
+
+def upstream_hashes(stage: str, cwd: Path = Path()) -> dict[str, str]:
+    """dvc.lock hashes of the outputs of earlier stages that ``stage`` depends on."""
+    try:
+        dvc_yaml = yaml.safe_load((cwd / "dvc.yaml").read_text())
+        lock = yaml.safe_load((cwd / "dvc.lock").read_text())
+    except FileNotFoundError:
+        return {}
+    deps = {
+        d if isinstance(d, str) else next(iter(d))
+        for d in dvc_yaml.get("stages", {}).get(stage, {}).get("deps", [])
+    }
+    hashes = {}
+    for entry in (lock or {}).get("stages", {}).values():
+        for out in entry.get("outs", []):
+            if out["path"] in deps:
+                hashes[f"dvc.dep.{out['path']}"] = out.get("md5") or out.get("hash", "")
+    return hashes
+
+
+@contextlib.contextmanager
+def stage_run(stage: str, params: Params, run_params: dict | None = None) -> Iterator:
+    """Start the stage's MLflow run; an exception marks it FAILED with the error as a tag."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(params))
+    mlflow.set_experiment(params.tracking.experiment)
+    tags = {"stage": stage, "git_commit": git_commit(), **upstream_hashes(stage)}
+    parent = os.environ.get(PARENT_RUN_ENV) or None
+    with mlflow.start_run(run_name=stage, tags=tags, parent_run_id=parent) as run:
+        if run_params:
+            mlflow.log_params(run_params)
+        try:
+            yield run
+        except BaseException as err:
+            mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
+            raise

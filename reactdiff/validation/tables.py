@@ -1,0 +1,229 @@
+"""Turn a drop into the tables the expectation suites check.
+
+GX costs ~0.35 s per validation run, so files are not validated one by one: every emotion
+frame goes into one frame table, every file into one file table, every split row into one
+pair table, and so on, each carrying the file it came from so failures name it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reactdiff.data.errors import DataFileError
+from reactdiff.data.layout import SPLITS, Pair, ReactLayout, session_of
+from reactdiff.data.readers import (
+    EMOTION_COLUMNS,
+    EMOTION_DIM,
+    EXPR_SLICE,
+    count_video_frames,
+    load_npy,
+    read_audio,
+    read_emotion_table,
+)
+
+FILE_COLUMNS = [
+    "file",
+    "stream",
+    "split",
+    "readable",
+    "problem",
+    "frames",
+    "dims",
+    "seconds",
+    "shape_ok",
+    "finite",
+]
+
+
+@dataclass
+class DropTables:
+    frames: pd.DataFrame  # one row per emotion frame: file, line, 25 columns, prob_sum
+    files: pd.DataFrame  # one row per clip file: FILE_COLUMNS
+    pairs: pd.DataFrame  # one row per split CSV row: file, split, speaker, listener, counterpart_ok
+    sessions: pd.DataFrame  # one row per distinct (session, split)
+    matrices: pd.DataFrame  # one row per neighbour matrix
+    video_checked: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def _file_row(path: Path, stream: str, split: str, **values) -> dict:
+    row = dict.fromkeys(FILE_COLUMNS)
+    row.update(file=str(path), stream=stream, split=split, readable=True, problem="", **values)
+    return row
+
+
+def _unreadable(path: Path, stream: str, split: str, err: DataFileError) -> dict:
+    return _file_row(path, stream, split, readable=False, problem=err.problem)
+
+
+def _emotion(path: Path, split: str) -> tuple[dict, pd.DataFrame | None]:
+    try:
+        df = read_emotion_table(path)
+    except DataFileError as err:
+        return _unreadable(path, "emotion", split, err), None
+    numeric = all(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns)
+    row = _file_row(path, "emotion", split, frames=len(df), dims=df.shape[1])
+    if df.shape[1] != EMOTION_DIM or not numeric:
+        if not numeric:
+            row.update(readable=False, problem="non-numeric values")
+        return row, None
+    df = df.set_axis(list(EMOTION_COLUMNS), axis=1).astype(np.float64)
+    df.insert(0, "line", np.arange(2, len(df) + 2))  # line numbers in the file (header = 1)
+    df.insert(0, "file", str(path))
+    df["prob_sum"] = df.iloc[:, 2 + EXPR_SLICE.start : 2 + EXPR_SLICE.stop].sum(axis=1)
+    return row, df
+
+
+def _face(path: Path, split: str) -> dict:
+    try:
+        arr = load_npy(path)
+    except DataFileError as err:
+        return _unreadable(path, "3dmm", split, err)
+    shape_ok = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[1] == 1)
+    finite = bool(np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all())
+    return _file_row(
+        path,
+        "3dmm",
+        split,
+        frames=arr.shape[0] if arr.ndim else 0,
+        dims=arr.shape[-1] if arr.ndim else 0,
+        shape_ok=shape_ok,
+        finite=finite,
+    )
+
+
+def _audio(path: Path, split: str) -> dict:
+    try:
+        wav, rate = read_audio(path)
+    except DataFileError as err:
+        return _unreadable(path, "audio", split, err)
+    return _file_row(
+        path, "audio", split, seconds=len(wav) / rate, finite=bool(np.isfinite(wav).all())
+    )
+
+
+def _video(path: Path, split: str) -> dict:
+    try:
+        return _file_row(path, "video", split, frames=count_video_frames(path))
+    except DataFileError as err:
+        return _unreadable(path, "video", split, err)
+
+
+def _clip(layout: ReactLayout, split: str, rel: str, video: bool):
+    rows, frames = [], None
+    row, frames = _emotion(layout.clip_path(split, rel, "emotion"), split)
+    rows += [row, _face(layout.clip_path(split, rel, "3dmm"), split)]
+    rows.append(_audio(layout.clip_path(split, rel, "audio"), split))
+    if video:
+        rows.append(_video(layout.video_path(split, rel), split))
+    return rows, frames
+
+
+def _counterpart_ok(p: Pair) -> bool:
+    """Speaker and listener are the two sides of one session, same clip."""
+    s, l_ = p.speaker.split("/"), p.listener.split("/")
+    return len(s) == len(l_) == 4 and s[:2] == l_[:2] and s[3] == l_[3] and s[2] != l_[2]
+
+
+def _matrix_row(layout: ReactLayout, split: str, n_pairs: int) -> tuple[dict, list[str]]:
+    path = layout.neighbour_matrix(split)
+    row = {
+        "file": str(path),
+        "split": split,
+        "readable": True,
+        "problem": "",
+        "square": False,
+        "binary": False,
+        "size_ok": False,
+    }
+    try:
+        m = load_npy(path)
+    except DataFileError as err:
+        row.update(readable=False, problem=err.problem)
+        return row, []
+    square = m.ndim == 2 and m.shape[0] == m.shape[1]
+    binary = (
+        bool(np.isin(m, (0, 1)).all())
+        if np.issubdtype(m.dtype, np.number) or m.dtype == bool
+        else False
+    )
+    row.update(
+        square=square,
+        binary=binary,
+        size_ok=square and m.shape[0] == 2 * n_pairs,
+        problem=f"shape {m.shape}, expected ({2 * n_pairs}, {2 * n_pairs})",
+    )
+    warnings = []
+    if square and binary and (zeros := int((np.diagonal(m) == 0).sum())):
+        warnings.append(
+            f"{path}: {zeros} of {m.shape[0]} diagonal entries are 0 (a speaker's own "
+            "listener not marked appropriate)"
+        )
+    return row, warnings
+
+
+def build_tables(
+    root: Path, splits: tuple[str, ...] = SPLITS, workers: int = 4, progress: bool = True
+) -> DropTables:
+    """Read every file of the drop once (in threads) and tabulate what the suites check."""
+    from tqdm import tqdm
+
+    layout = ReactLayout(Path(root))
+    video = any(layout.has_video(s) for s in SPLITS)
+    warnings = [] if video else ["no Video_files folder in any split: video checks skipped"]
+    file_rows, frame_tables, pair_rows, session_rows, matrix_rows = [], [], [], [], []
+    jobs = []
+    for split in SPLITS:
+        try:
+            pairs = layout.pairs(split)
+        except DataFileError as err:
+            file_rows.append(_unreadable(err.path, "split_csv", split, err))
+            continue
+        for i, p in enumerate(pairs):
+            pair_rows.append(
+                {
+                    "file": f"{layout.split_csv(split)} row {i}",
+                    "split": split,
+                    "speaker": p.speaker,
+                    "listener": p.listener,
+                    "counterpart_ok": _counterpart_ok(p),
+                }
+            )
+        session_rows += [
+            {"session": s, "split": split}
+            for s in dict.fromkeys(session_of(r) for p in pairs for r in (p.speaker, p.listener))
+        ]
+        if split != "train":
+            row, warn = _matrix_row(layout, split, len(pairs))
+            matrix_rows.append(row)
+            warnings += warn
+        if split in splits:
+            jobs += [(split, rel) for rel in layout.clips(split)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(lambda j: _clip(layout, j[0], j[1], video), jobs)
+        for rows, frames in tqdm(
+            results, total=len(jobs), desc="reading clips", unit="clip", disable=not progress
+        ):
+            file_rows += rows
+            if frames is not None:
+                frame_tables.append(frames)
+    empty_frames = pd.DataFrame(columns=["file", "line", *EMOTION_COLUMNS, "prob_sum"])
+    return DropTables(
+        frames=pd.concat(frame_tables, ignore_index=True) if frame_tables else empty_frames,
+        files=pd.DataFrame(file_rows, columns=FILE_COLUMNS),
+        pairs=pd.DataFrame(
+            pair_rows, columns=["file", "split", "speaker", "listener", "counterpart_ok"]
+        ),
+        sessions=pd.DataFrame(session_rows, columns=["session", "split"]),
+        matrices=pd.DataFrame(
+            matrix_rows,
+            columns=["file", "split", "readable", "problem", "square", "binary", "size_ok"],
+        ),
+        video_checked=video,
+        warnings=warnings,
+    )
