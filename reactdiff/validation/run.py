@@ -6,6 +6,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from reactdiff.atomic import atomic_dir, write_json
@@ -64,6 +65,11 @@ def _context(docs_dir: Path):
     return ctx
 
 
+def _plain(value):
+    """numpy scalars as plain Python values, for the JSON report."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _failures(suite: Suite, result) -> list[Failure]:
     """One Failure per (expectation, reported place), rows grouped under their file."""
     out = []
@@ -78,14 +84,15 @@ def _failures(suite: Suite, result) -> list[Failure]:
         column = r.expectation_config.kwargs.get("column")
         groups: dict[str, list] = {}
         for idx in r.result.get("unexpected_index_list") or []:
-            key = [
-                str(idx[c]) for c in suite.index_columns if c not in ("line",) and idx.get(c) != ""
-            ]
-            detail = idx.get("line", idx.get(column))
-            groups.setdefault(": ".join(key), []).append(detail)
+            where = ": ".join(
+                str(idx[c]) for c in suite.index_columns if c != "line" and idx[c] != ""
+            )
+            groups.setdefault(where, []).append(idx.get("line", idx.get(column)))
         for where, details in groups.items():
-            label = "lines" if "line" in suite.index_columns else column
-            examples = [f"{label} {d}" if label == "lines" else d for d in details[:5]]
+            if "line" in suite.index_columns:
+                examples = [f"lines {', '.join(str(d) for d in details[:5])}"]
+            else:  # a flag column (readable, finite, ...) says nothing more than the check
+                examples = [_plain(d) for d in details[:5] if not isinstance(d, bool | np.bool_)]
             out.append(Failure(suite.name, where, check, len(details), examples))
     return out
 
@@ -124,7 +131,6 @@ def validate_drop(
                 gx.Checkpoint(
                     name=f"{suite.name}_checkpoint",
                     validation_definitions=[vd],
-                    actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
                     result_format={
                         "result_format": "COMPLETE",
                         "unexpected_index_column_names": list(suite.index_columns),
@@ -143,6 +149,7 @@ def validate_drop(
                 "expectations": int(stats["evaluated_expectations"]),
                 "failed_expectations": int(stats["unsuccessful_expectations"]),
             }
+        ctx.build_data_docs()  # once for all suites: a rebuild costs ~1 s
         report = ValidationReport(
             root=str(root),
             success=not failures,

@@ -53,7 +53,8 @@ class DropTables:
 
 def _file_row(path: Path, stream: str, split: str, **values) -> dict:
     row = dict.fromkeys(FILE_COLUMNS)
-    row.update(file=str(path), stream=stream, split=split, readable=True, problem="", **values)
+    row.update(file=str(path), stream=stream, split=split, readable=True, problem="")
+    row.update(values)
     return row
 
 

@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny synthetic drops built once per test session in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reactdiff.data.synthetic.drop import SynthSpec, write_drop
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+TINY = SynthSpec(sessions=3, clips_per_session=2, seed=7, video=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_drop_master(tmp_path_factory) -> Path:
+    """3 sessions (2 NoXI, 1 RECOLA) x 2 clips, with video. Never modify: copy it."""
+    return write_drop(tmp_path_factory.mktemp("drop") / "react", TINY, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_drop_novideo_master(tmp_path_factory) -> Path:
+    spec = SynthSpec(sessions=3, clips_per_session=2, seed=7, video=False)
+    return write_drop(tmp_path_factory.mktemp("drop") / "react", spec, progress=False)
+
+
+@pytest.fixture
+def tiny_drop(tiny_drop_master, tmp_path) -> Path:
+    """A private, modifiable copy of the tiny drop (with video)."""
+    return Path(shutil.copytree(tiny_drop_master, tmp_path / "react"))
+
+
+@pytest.fixture
+def tiny_drop_novideo(tiny_drop_novideo_master, tmp_path) -> Path:
+    return Path(shutil.copytree(tiny_drop_novideo_master, tmp_path / "react"))
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch) -> str:
+    """A private MLflow store so tests never touch the repo's mlflow.db."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri

@@ -1,0 +1,50 @@
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from reactdiff.config import parse_params
+from reactdiff.data.errors import DataFileError
+from reactdiff.data.layout import ReactLayout
+from reactdiff.data.splits import run_split_stage
+from reactdiff.data.stage import SOURCE_FILE, run_data_stage
+
+
+def test_external_source_is_fingerprinted_not_copied(tiny_drop, tmp_path):
+    params = parse_params({"data": {"source": str(tiny_drop), "root": str(tmp_path / "raw")}})
+    first = run_data_stage(params, progress=False)
+    written = json.loads((tmp_path / "raw" / SOURCE_FILE).read_text())
+    assert written["source"] == str(tiny_drop.resolve()) and written["files"] > 40
+    assert [p.name for p in (tmp_path / "raw").iterdir()] == [SOURCE_FILE]
+    wav = next(tiny_drop.rglob("*.wav"))
+    os.utime(wav, ns=(0, 0))  # any change to the real drop changes the fingerprint
+    assert run_data_stage(params, progress=False)["fingerprint"] != first["fingerprint"]
+
+
+def test_external_source_must_look_like_react(tmp_path):
+    params = parse_params({"data": {"source": str(tmp_path), "root": str(tmp_path / "raw")}})
+    with pytest.raises(DataFileError, match=r"not a REACT root: missing .*train\.csv"):
+        run_data_stage(params, progress=False)
+
+
+def test_split_stage_writes_mirrored_samples(tiny_drop_master, tmp_path):
+    summary = run_split_stage(tiny_drop_master, tmp_path / "splits")
+    layout = ReactLayout(tiny_drop_master)
+    for split in ("train", "val", "test"):
+        pairs = layout.pairs(split)
+        with (tmp_path / "splits" / f"samples_{split}.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 2 * len(pairs) == summary[split]["samples"]
+        assert rows[0]["speaker_path"] == pairs[0].speaker
+        assert rows[len(pairs)]["speaker_path"] == pairs[0].listener  # mirrored half
+    m = np.load(tmp_path / "splits" / "neighbour_emotion_test.npy")
+    np.testing.assert_array_equal(m, np.load(layout.neighbour_matrix("test")))
+
+
+def test_split_stage_rejects_mismatched_matrix(tiny_drop, tmp_path):
+    np.save(ReactLayout(tiny_drop).neighbour_matrix("val"), np.ones((3, 3)))
+    with pytest.raises(DataFileError, match=r"neighbour_emotion_val\.npy: shape \(3, 3\)"):
+        run_split_stage(tiny_drop, tmp_path / "splits")
+    assert not (tmp_path / "splits").exists()  # nothing half-written
