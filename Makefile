@@ -13,10 +13,13 @@ export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup demo test lint clean
+.PHONY: help setup demo test lint clean prefect-up prefect-down ui
+
+PREFECT_PORT ?= 4200
+PREFECT_WORKERS ?= cpu
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,15 +29,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv (if missing) and install the project with its pinned deps
 
-demo: setup  ## run the whole pipeline (dvc repro) on the synthetic drop
-	dvc repro
+demo: setup  ## run the whole pipeline (the Prefect flow over the DVC stages) on the synthetic drop
+	python -m flows.pipeline
 	@echo
 	@echo "Done. Where to look:"
+	@echo "  reports/eval.md, reports/eval.png  REACT metrics of every method (dvc metrics show)"
 	@echo "  data/raw/                         the synthetic REACT drop"
 	@echo "  data/validation/summary.json      validation summary"
 	@echo "  data/validation/data_docs/index.html   Great Expectations Data Docs"
 	@echo "  data/splits/                      splits, mirrored sample order, neighbour matrices"
-	@echo "  mlflow ui --backend-store-uri sqlite:///mlflow.db   runs, params, artifacts"
+	@echo "  make ui (http://127.0.0.1:5000)    MLflow: one parent run per pipeline run, a nested run per stage"
 	@echo "  dvc dag / dvc status              the pipeline and what is up to date"
 
 lint: setup  ## ruff
@@ -46,4 +50,13 @@ test: setup  ## ruff, then the whole test suite (slow tests included)
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
 clean:  ## remove generated data, reports and the local MLflow store (keeps .venv)
-	rm -rf data/raw data/validation data/splits mlflow.db mlruns mlartifacts
+	rm -rf data/raw data/validation data/splits data/features metrics reports mlflow.db mlruns mlartifacts
+
+prefect-up: setup  ## local Prefect server (UI on :4200), cpu/gpu pools, deployments, a cpu worker
+	python -m flows.local up --port $(PREFECT_PORT) --workers $(PREFECT_WORKERS)
+
+prefect-down:  ## stop the Prefect workers and server that prefect-up started
+	python -m flows.local down
+
+ui: setup  ## MLflow UI on http://127.0.0.1:5000 over sqlite:///mlflow.db (or MLFLOW_TRACKING_URI)
+	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" --host 127.0.0.1 --port 5000

@@ -42,10 +42,6 @@ def user_errors(fn):
     return wrapper
 
 
-def _params(path: Path) -> Params:
-    return load_params(path)
-
-
 @app.command()
 @user_errors
 def synth(
@@ -63,7 +59,7 @@ def synth(
     from reactdiff.data.stage import synth_spec
     from reactdiff.data.synthetic.drop import write_drop
 
-    params = _params(params_file) if params_file.exists() else Params()
+    params = load_params(params_file) if params_file.exists() else Params()
     spec = dataclasses.replace(
         synth_spec(params),
         sessions=sessions,
@@ -84,7 +80,7 @@ def data(params_file: ParamsOpt = PARAMS_FILE) -> None:
     from reactdiff.data.stage import run_data_stage
     from reactdiff.tracking import stage_run
 
-    params = _params(params_file)
+    params = load_params(params_file)
     with stage_run(
         "data",
         params,
@@ -118,7 +114,7 @@ def validate(
     from reactdiff.data.layout import SPLITS
     from reactdiff.validation.stage import ValidationFailed, run_validate_stage
 
-    params = _params(params_file)
+    params = load_params(params_file)
     splits = tuple(split) if split else SPLITS
     if unknown := set(splits) - set(SPLITS):
         _fail(f"unknown split(s) {sorted(unknown)}; choose from {list(SPLITS)}")
@@ -155,12 +151,174 @@ def split_stage(params_file: ParamsOpt = PARAMS_FILE) -> None:
     from reactdiff.data.splits import run_split_stage
     from reactdiff.tracking import stage_run
 
-    params = _params(params_file)
+    params = load_params(params_file)
     with stage_run("split", params, {"root": str(params.data.react_root)}):
         summary = run_split_stage(params.data.react_root, params.split.out)
         mlflow.log_metrics({f"{s}_{k}": v for s, info in summary.items() for k, v in info.items()})
         mlflow.log_dict(summary, "split_summary.json")
     typer.echo(f"split: {summary} -> {params.split.out}")
+
+
+@app.command()
+@user_errors
+def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
+    """Stage `evaluate`: every REACT metric for every method (baselines, models) on the test split."""
+    import mlflow
+
+    from reactdiff.evaluation.stage import run_evaluate_stage
+    from reactdiff.tracking import stage_run
+
+    params = load_params(params_file)
+    ev = params.evaluate
+    run_params = {
+        "split": ev.split,
+        "samples": ev.samples,
+        "methods": ",".join(ev.methods),
+        "device": ev.device,
+        "seed": params.base.seed,
+    }
+    with stage_run("evaluate", params, run_params):
+        results, _ = run_evaluate_stage(params)
+        mlflow.log_metrics({f"{m}/{k}": v for m, row in results.items() for k, v in row.items()})
+        for path in (ev.metrics_file, ev.report_file, ev.plot_file):
+            mlflow.log_artifact(str(path), "evaluation")
+    typer.echo(ev.report_file.read_text())
+
+
+@app.command()
+@user_errors
+def metrics(
+    pred: Annotated[Path, typer.Option(help="(N, S, T, 25) generated reactions .npy")],
+    listener: Annotated[Path, typer.Option(help="(N, T, 25) real listener reactions .npy")],
+    speaker: Annotated[Path, typer.Option(help="(N, T, 25) speaker emotion .npy")],
+    neighbours: Annotated[Path, typer.Option(help="(N, N) 0/1 appropriateness matrix .npy")],
+    out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda (DTW of FRDist)")] = "cpu",
+) -> None:
+    """Every REACT metric for one set of predictions, printed as one JSON object."""
+    import json
+
+    from reactdiff.atomic import write_json
+    from reactdiff.data.readers import load_npy
+    from reactdiff.evaluation.inputs import MetricInputError
+    from reactdiff.evaluation.metrics import compute_all
+
+    if device not in ("cpu", "cuda"):
+        _fail(f"--device must be cpu or cuda, got {device!r}")
+    paths = {"pred": pred, "listener": listener, "speaker": speaker, "neighbours": neighbours}
+    arrays = {name: load_npy(path) for name, path in paths.items()}
+    try:
+        result = compute_all(**arrays, device=device, progress=sys.stderr.isatty())
+    except MetricInputError as err:  # the message starts with the input's name
+        name = str(err).split(":")[0]
+        _fail(f"{paths[name]}: {err}" if name in paths else str(err))
+    if out is not None:
+        write_json(out, result)
+    typer.echo(json.dumps(result))
+
+
+@app.command()
+@user_errors
+def features(
+    root: Annotated[
+        Path | None,
+        typer.Option(help="REACT root [params data root, clips from split.out]; else its CSVs"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="feature store [features.out]")] = None,
+    streams: Annotated[
+        str | None, typer.Option(help="comma-separated, e.g. mfcc,wav2vec [features.streams]")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="processes [features.workers]")] = None,
+    params_file: ParamsOpt = PARAMS_FILE,
+) -> None:
+    """Stage `features`: per-frame features of every clip into the feature store, validated."""
+    import mlflow
+
+    from reactdiff.features.extract import ExtractionFailed, FeaturesInvalid, run_features_stage
+    from reactdiff.features.store import MANIFEST
+    from reactdiff.features.validation import REPORT
+    from reactdiff.tracking import stage_run
+
+    params = load_params(params_file)
+    fp = params.features
+    names = [s.strip() for s in streams.split(",") if s.strip()] if streams else list(fp.streams)
+    store = out or fp.out
+    run_params = {
+        "root": str(root or params.data.react_root),
+        "out": str(store),
+        "streams": ",".join(names),
+        "workers": workers or fp.workers,
+        "dtype": fp.dtype,
+    }
+    try:
+        with stage_run("features", params, run_params):
+            summary, report = run_features_stage(params, root, out, names, workers)
+            mlflow.log_metrics(summary.metrics())
+            mlflow.log_artifact(str(store / MANIFEST), "features")
+            mlflow.log_artifact(str(store / REPORT), "features")
+    except ExtractionFailed as failed:
+        for path, problem in failed.summary.errors:
+            typer.echo(f"FAIL {path}: {problem}", err=True)
+        _fail(f"{len(failed.summary.errors)} bad input file(s); other clips' features are kept")
+    except FeaturesInvalid as invalid:
+        shown = params.validation.max_failures_shown
+        for line in invalid.report.failures[:shown]:
+            typer.echo(f"FAIL {line}", err=True)
+        _fail(f"the feature store failed validation, see {store / REPORT}", code=1)
+    typer.echo(
+        f"features: {summary.clips} clips, streams {summary.dims}: {len(summary.computed)} "
+        f"arrays computed, {summary.skipped} unchanged, {summary.removed} stale removed in "
+        f"{summary.seconds:.1f} s; {report.rows} arrays validated -> {store}"
+    )
+
+
+@app.command("train-mmt")
+@user_errors
+def train_mmt(
+    resume: Annotated[bool, typer.Option(help="continue from mmt.checkpoint")] = False,
+    params_file: ParamsOpt = PARAMS_FILE,
+) -> None:
+    """Stage `train_mmt`: the MMT auto-encoder (stage 1). Under torchrun, trains with DDP."""
+    import os
+
+    import mlflow
+
+    from reactdiff.tracking import log_registered_model, stage_run
+    from reactdiff.training.mmt_stage import load_mmt, run_train_mmt
+
+    params = load_params(params_file)
+    m = params.mmt
+    if int(os.environ.get("RANK", "0")) != 0:  # DDP worker: rank 0 tracks and writes
+        run_train_mmt(params, resume=resume, progress=False)
+        return
+    run_params = {
+        "scale": m.scale,
+        **m.sizes.model_dump(),
+        **m.train.model_dump(),
+        "video_streams": ",".join(m.video_streams),
+        "audio_streams": ",".join(m.audio_streams),
+        "seed": params.base.seed,
+        "w_3dmm": m.w_3dmm,
+        "w_emotion": m.w_emotion,
+        "resume": resume,
+    }
+    with stage_run("train_mmt", params, run_params):
+        summary = run_train_mmt(
+            params,
+            resume=resume,
+            on_epoch=lambda h: mlflow.log_metrics(
+                {k: v for k, v in h.items() if k != "epoch"}, step=int(h["epoch"])
+            ),
+        )
+        per_dim = summary.pop("val_emotion_ccc_per_dim")
+        per_epoch = {"train_loss", "val_loss"}  # already logged epoch by epoch
+        mlflow.log_metrics({k: float(v) for k, v in summary.items() if k not in per_epoch})
+        mlflow.log_text(per_dim, "val_emotion_ccc_per_dim.json")
+        model, _ = load_mmt(m.model_out)
+        version = log_registered_model(
+            model, "mmt", m.registered_name, [m.model_out, m.metrics_file, m.plots_dir / "loss.csv"]
+        )
+    typer.echo(f"train_mmt: {summary} -> {m.model_out} (registered {m.registered_name} v{version})")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -88,3 +88,72 @@ def stage_run(stage: str, params: Params, run_params: dict | None = None) -> Ite
         except BaseException as err:
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             raise
+
+
+def log_registered_model(model, name: str, registered_name: str, files: list[Path]) -> str:
+    """Log ``model`` (MLflow's pytorch flavour) and register it; returns the new version.
+
+    Requirements are given, not inferred: inference imports the model in a subprocess, which
+    is slow and would pin whatever happens to be installed. The model is pickled: MLflow's
+    default, torch.export ("pt2"), cannot trace a forward that takes a dict of streams.
+    """
+    import mlflow
+    import torch
+
+    info = mlflow.pytorch.log_model(
+        model,
+        name=name,
+        registered_model_name=registered_name,
+        serialization_format="pickle",
+        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "reactdiff"],
+    )
+    for path in files:
+        mlflow.log_artifact(str(path), name)
+    return str(info.registered_model_version)
+
+
+FRDIST_TAG = "FRDist"
+
+
+def promote_champion(
+    registered_name: str,
+    version: str,
+    eval_metrics: Path,
+    method: str,
+    alias: str = "champion",
+) -> bool:
+    """Tag ``version`` with its FRDist and move ``alias`` to it only if that beats the holder.
+
+    The FRDist is ``method``'s row (e.g. "ReactDiff") of the evaluate stage's metrics JSON; it
+    is stored as a model-version tag, so the next comparison reads it from the registry alone.
+    Lower is better; a tie keeps the current champion, and the first version always wins.
+    Returns whether the alias moved. A champion without the tag (an alias set by hand) cannot
+    be compared, so that is an error rather than a silent replacement.
+    """
+    import json
+    import math
+
+    from mlflow import MlflowClient
+
+    rows = json.loads(eval_metrics.read_text())
+    try:
+        frdist = float(rows[method]["FRDist"])
+    except KeyError:
+        msg = f"{eval_metrics}: no FRDist for method {method!r} (has {sorted(rows)})"
+        raise ValueError(msg) from None
+    if not math.isfinite(frdist):
+        raise ValueError(f"{eval_metrics}: FRDist of {method!r} is {frdist}")
+    client = MlflowClient()
+    client.set_model_version_tag(registered_name, str(version), FRDIST_TAG, str(frdist))
+    holder = client.get_registered_model(registered_name).aliases.get(alias)
+    if holder is not None:
+        champion = client.get_model_version(registered_name, holder)
+        if FRDIST_TAG not in champion.tags:
+            raise ValueError(
+                f"{registered_name}@{alias} (v{champion.version}) has no {FRDIST_TAG} tag to "
+                f"compare with; tag it or delete the alias"
+            )
+        if frdist >= float(champion.tags[FRDIST_TAG]):
+            return False
+    client.set_registered_model_alias(registered_name, alias, str(version))
+    return True

@@ -39,6 +39,26 @@ def tiny_drop_novideo(tiny_drop_novideo_master, tmp_path) -> Path:
     return Path(shutil.copytree(tiny_drop_novideo_master, tmp_path / "react"))
 
 
+@pytest.fixture(scope="session")
+def tiny_store_master(tiny_drop_master, tmp_path_factory) -> Path:
+    """mfcc + emotion + 3dmm of every clip of the tiny drop. Never modify: copy it."""
+    from reactdiff.config import FeaturesParams
+    from reactdiff.features.extract import extract_features, split_clips
+
+    out = tmp_path_factory.mktemp("features") / "store"
+    extract_features(
+        tiny_drop_master,
+        out,
+        split_clips(tiny_drop_master),
+        FeaturesParams(),
+        750,
+        25,
+        workers=1,
+        progress=False,
+    )
+    return out
+
+
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch) -> str:
     """A private MLflow store so tests never touch the repo's mlflow.db."""

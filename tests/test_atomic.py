@@ -26,3 +26,16 @@ def test_failed_file_write_keeps_old_file(tmp_path):
     write_text(path, "new")
     assert path.read_text() == "new"
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    write_text(tmp_path / "f.txt", "x")
+    with atomic_dir(tmp_path / "d") as tmp:
+        (tmp / "a").write_text("y")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~mask

@@ -1,0 +1,42 @@
+"""Emotion sequences of a split in the challenge's mirrored sample order.
+
+Each clip is read once, then indexed for both roles: sample k's speaker and listener are the
+two sides of row k (rows as given, then mirrored). This is what evaluation works on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reactdiff.data.layout import Pair, ReactLayout, mirrored, read_split_csv
+from reactdiff.data.readers import read_emotion
+
+
+@dataclass(frozen=True)
+class SplitEmotions:
+    samples: list[Pair]
+    speaker: np.ndarray  # (N, T, 25) float32, N = 2 x pairs
+    listener: np.ndarray  # (N, T, 25) float32
+
+
+def clip_emotions(layout: ReactLayout, split: str, rels: list[str], frames: int) -> np.ndarray:
+    """(len(rels), frames, 25) float32, one read per clip."""
+    return np.stack([read_emotion(layout.clip_path(split, rel, "emotion"), frames) for rel in rels])
+
+
+def load_split_emotions(
+    root: Path, split: str, frames: int, split_csv: Path | None = None
+) -> SplitEmotions:
+    """Speaker and listener emotion of every sample; ``split_csv`` defaults to the root's."""
+    layout = ReactLayout(Path(root))
+    pairs = read_split_csv(split_csv) if split_csv is not None else layout.pairs(split)
+    samples = mirrored(pairs)
+    rels = list(dict.fromkeys(r for p in pairs for r in (p.speaker, p.listener)))
+    index = {rel: i for i, rel in enumerate(rels)}
+    emotions = clip_emotions(layout, split, rels, frames)
+    speaker = emotions[[index[p.speaker] for p in samples]]
+    listener = emotions[[index[p.listener] for p in samples]]
+    return SplitEmotions(samples=samples, speaker=speaker, listener=listener)

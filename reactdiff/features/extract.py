@@ -1,0 +1,280 @@
+"""The `features` stage: every stream of every clip of every split into the feature store.
+
+A clip's array is recomputed only when the hash of its inputs and params differs from the one
+in the manifest (or its file is gone), so a rerun skips unchanged clips and a killed run
+resumes where it stopped: arrays are written atomically and the manifest is flushed every few
+seconds and when the run ends, however it ends. A bad input file (DataFileError) does not stop
+the run: the other clips are extracted and recorded, then ``ExtractionFailed`` names every bad
+file. Arrays of clips or streams no longer configured are removed, so the store matches the
+params. With ``workers`` > 1 clips run in that many spawned processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from reactdiff.config import FeaturesParams, Params
+from reactdiff.data.errors import DataFileError
+from reactdiff.data.layout import SPLITS, ReactLayout, read_split_csv
+from reactdiff.features.base import Extractor
+from reactdiff.features.store import Entry, FeatureStore, Manifest, array_key
+from reactdiff.features.streams import build_extractors, resolve_streams
+from reactdiff.features.validation import FeatureValidation, validate_store
+
+FLUSH_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Job:
+    split: str
+    rel: str
+    hashes: dict[str, str]  # stream to compute -> its input hash
+
+
+@dataclass
+class JobResult:
+    entries: list[Entry] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (file, problem)
+
+
+@dataclass
+class ExtractionSummary:
+    streams: tuple[str, ...]
+    dims: dict[str, int]
+    clips: int
+    computed: list[str]  # manifest keys of the arrays written by this run
+    skipped: int  # arrays already current
+    removed: int  # files of clips/streams no longer configured
+    errors: list[tuple[str, str]]
+    seconds: float
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "clips": self.clips,
+            "arrays_computed": len(self.computed),
+            "arrays_skipped": self.skipped,
+            "arrays_removed": self.removed,
+            "failed_files": len(self.errors),
+            "seconds": self.seconds,
+        }
+
+
+class ExtractionFailed(Exception):
+    """Some input files were bad; the other clips' arrays were written and recorded."""
+
+    def __init__(self, summary: ExtractionSummary) -> None:
+        self.summary = summary
+        lines = [f"{path}: {problem}" for path, problem in summary.errors]
+        super().__init__(f"{len(lines)} bad input file(s):\n" + "\n".join(lines))
+
+
+class FeaturesInvalid(Exception):
+    """The store broke an expectation of the manifest suite."""
+
+    def __init__(self, report: FeatureValidation) -> None:
+        self.report = report
+        super().__init__("feature store failed validation:\n" + "\n".join(report.failures))
+
+
+def split_clips(root: Path, splits_dir: Path | None = None) -> dict[str, list[str]]:
+    """Every clip of every split, from ``splits_dir/<split>.csv`` or else the root's CSVs."""
+    layout = ReactLayout(Path(root))
+    clips = {}
+    for split in SPLITS:
+        csv = splits_dir / f"{split}.csv" if splits_dir is not None else layout.split_csv(split)
+        pairs = read_split_csv(csv)
+        clips[split] = list(dict.fromkeys(r for p in pairs for r in (p.speaker, p.listener)))
+    return clips
+
+
+class ClipWorker:
+    """Computes and stores the requested streams of one clip at a time."""
+
+    def __init__(self, root: Path, out: Path, dtype: str, extractors: list[Extractor]) -> None:
+        self.layout, self.store, self.dtype = ReactLayout(root), FeatureStore(out), dtype
+        self.extractors = extractors
+
+    def run(self, job: Job) -> JobResult:
+        result = JobResult()
+        for ex in self.extractors:
+            wanted = [s for s in ex.streams if s in job.hashes]
+            if not wanted:
+                continue
+            try:
+                arrays = ex.extract(self.layout, job.split, job.rel, wanted)
+            except DataFileError as err:
+                result.errors.append((str(err.path), err.problem))
+                continue
+            for s in wanted:
+                array = arrays[s].astype(self.dtype, copy=False)
+                result.entries.append(self.store.write(job.split, s, job.rel, array, job.hashes[s]))
+        return result
+
+
+_worker: ClipWorker | None = None
+
+
+def _init_worker(root, out, params: FeaturesParams, streams, frames, fps, threads) -> None:
+    import torch
+
+    global _worker
+    torch.set_num_threads(threads)
+    _worker = ClipWorker(root, out, params.dtype, build_extractors(params, streams, frames, fps))
+
+
+def _run_job(job: Job) -> JobResult:
+    return _worker.run(job)
+
+
+def _results(
+    jobs: list[Job], workers: int, local: ClipWorker, init_args: tuple
+) -> Iterator[JobResult]:
+    """Results in completion order, from ``local`` or from a pool of spawned workers."""
+    if workers <= 1 or len(jobs) <= 1:
+        yield from (local.run(job) for job in jobs)
+        return
+    n = min(workers, len(jobs))
+    threads = max(1, (os.cpu_count() or 1) // n)
+    pool = ProcessPoolExecutor(
+        n,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(*init_args, threads),
+    )
+    try:
+        futures = [pool.submit(_run_job, job) for job in jobs]
+        yield from (f.result() for f in as_completed(futures))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _plan(
+    layout: ReactLayout,
+    store: FeatureStore,
+    manifest: Manifest,
+    extractors: list[Extractor],
+    clips: dict[str, list[str]],
+    dtype: str,
+) -> tuple[list[Job], int]:
+    jobs, skipped = [], 0
+    for split, rels in clips.items():
+        for rel in rels:
+            hashes = {}
+            for ex in extractors:
+                for s in ex.streams:
+                    h = ex.input_hash(layout, split, rel, s, dtype)
+                    if store.is_current(manifest.entries.get(array_key(split, s, rel)), h):
+                        skipped += 1
+                    else:
+                        hashes[s] = h
+            if hashes:
+                jobs.append(Job(split, rel, hashes))
+    return jobs, skipped
+
+
+def _prune(store: FeatureStore, manifest: Manifest, expected: set[str]) -> int:
+    """Forget and delete arrays of clips/streams not configured any more, and stray files."""
+    for key in [k for k in manifest.entries if k not in expected]:
+        del manifest.entries[key]
+    keep = {store.array_path(e.split, e.stream, e.rel) for e in manifest.entries.values()}
+    removed = 0
+    for split in SPLITS:
+        for path in sorted((store.root / split).rglob("*")):
+            if path.is_file() and path not in keep:
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def extract_features(
+    root: Path,
+    out: Path,
+    clips: dict[str, list[str]],
+    params: FeaturesParams,
+    frames: int,
+    fps: int,
+    streams: Sequence[str] | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> ExtractionSummary:
+    """Bring the store at ``out`` up to date; bad input files are reported, not raised."""
+    start = time.perf_counter()
+    root, out = Path(root), Path(out)
+    streams = resolve_streams(params.streams if streams is None else streams)
+    extractors = build_extractors(params, streams, frames, fps)
+    layout, store = ReactLayout(root), FeatureStore(out)
+    manifest = store.load_manifest()
+    manifest.dims = {s: d for ex in extractors for s, d in ex.dims().items()}
+    jobs, skipped = _plan(layout, store, manifest, extractors, clips, params.dtype)
+    computed: list[str] = []
+    errors: list[tuple[str, str]] = []
+    local = ClipWorker(root, out, params.dtype, extractors)
+    init_args = (root, out, params, streams, frames, fps)
+    results = _results(jobs, workers or params.workers, local, init_args)
+    bar = tqdm(total=len(jobs), unit="clip", desc="features", disable=not progress)
+    flushed = time.monotonic()
+    try:
+        for result in results:
+            for entry in result.entries:
+                manifest.add(entry)
+                computed.append(entry.key)
+            errors += result.errors
+            bar.update()
+            if time.monotonic() - flushed > FLUSH_SECONDS:
+                store.save_manifest(manifest)
+                flushed = time.monotonic()
+    finally:
+        results.close()  # stops the workers now, not when the generator is collected
+        bar.close()
+        store.save_manifest(manifest)
+    expected = {
+        array_key(split, s, rel) for split, rels in clips.items() for rel in rels for s in streams
+    }
+    removed = _prune(store, manifest, expected)
+    store.save_manifest(manifest)
+    return ExtractionSummary(
+        streams=streams,
+        dims=manifest.dims,
+        clips=sum(len(r) for r in clips.values()),
+        computed=computed,
+        skipped=skipped,
+        removed=removed,
+        errors=errors,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def run_features_stage(
+    params: Params,
+    root: Path | None = None,
+    out: Path | None = None,
+    streams: Sequence[str] | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> tuple[ExtractionSummary, FeatureValidation]:
+    """Extract, then validate the store. The clips come from the split stage's CSVs
+    (``split.out``) for the pipeline's own root, from the root's CSVs for any other root.
+    Raises ExtractionFailed (bad inputs) or FeaturesInvalid (the suite failed)."""
+    fp = params.features
+    splits_dir = params.split.out if root is None and params.split.out.is_dir() else None
+    root = root or params.data.react_root
+    out = out or fp.out
+    clips = split_clips(root, splits_dir)
+    fmt = params.format
+    summary = extract_features(
+        root, out, clips, fp, fmt.frames, fmt.fps, streams, workers, progress
+    )
+    if summary.errors:
+        raise ExtractionFailed(summary)
+    report = validate_store(out, clips, summary.dims, fmt.frames, fp.dtype)
+    if not report.success:
+        raise FeaturesInvalid(report)
+    return summary, report

@@ -1,0 +1,1 @@
+"""Training machinery shared by both stages: loop, EMA, checkpoints, distributed setup."""

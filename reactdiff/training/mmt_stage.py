@@ -1,0 +1,176 @@
+"""Stage 1, `train_mmt`: the MMT as an auto-encoder of the listener's own features into the
+listener's 3DMM (standardised with train-split statistics) and emotion (paper eq. 5)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from reactdiff.atomic import atomic_path, write_json
+from reactdiff.config import MMTParams, Params
+from reactdiff.models.mmt import MMT, MMTConfig
+from reactdiff.training.ccc import ccc_per_dim
+from reactdiff.training.checkpoint import save_checkpoint
+from reactdiff.training.distributed import DistInfo, cleanup_distributed, init_distributed
+from reactdiff.training.loop import LoopConfig, Trainer, to_device
+from reactdiff.training.standardize import Standardizer
+
+
+def mmt_config(m: MMTParams, dims: dict[str, int]) -> MMTConfig:
+    """The MMT of the configured scale over the configured streams with the given dims."""
+    s = m.sizes
+    return MMTConfig(
+        video_streams={n: dims[n] for n in m.video_streams},
+        audio_streams={n: dims[n] for n in m.audio_streams},
+        hidden_dim=s.hidden_dim,
+        latent_dim=s.latent_dim,
+        heads=s.heads,
+        depth=s.depth,
+        decoder_layers=s.decoder_layers,
+        ff_dim=s.ff_dim,
+        dropout=s.dropout,
+        window=s.window_size,
+        decoder_window=s.decoder_window,
+    )
+
+
+def loop_config(params: Params, train) -> LoopConfig:
+    return LoopConfig(
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        lr=train.lr,
+        weight_decay=train.weight_decay,
+        betas=train.betas,
+        ema_decay=train.ema_decay,
+        grad_clip=train.grad_clip,
+        amp=train.amp,
+        seed=params.base.seed,
+        num_workers=train.num_workers,
+    )
+
+
+class MMTLoss(nn.Module):
+    """``w_3dmm * MSE(standardised 3DMM) + w_emotion * L1(emotion)`` on the listener."""
+
+    def __init__(self, standardizer: Standardizer, w_3dmm: float, w_emotion: float) -> None:
+        super().__init__()
+        self.std3 = standardizer
+        self.w_3dmm, self.w_emotion = w_3dmm, w_emotion
+
+    def forward(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        pred_3dmm, pred_emotion = model(batch["listener"])
+        mse = nn.functional.mse_loss(pred_3dmm.float(), self.std3(batch["listener_3dmm"]))
+        l1 = nn.functional.l1_loss(pred_emotion.float(), batch["listener_emotion"])
+        return {"loss": self.w_3dmm * mse + self.w_emotion * l1, "mse_3dmm": mse, "l1_emotion": l1}
+
+
+def _datasets(params: Params, streams: list[str]):
+    from reactdiff.features.dataset import PairFeatureDataset
+
+    return tuple(
+        PairFeatureDataset(params.features.out, split, streams, splits_dir=params.split.out)
+        for split in ("train", "val")
+    )
+
+
+@torch.no_grad()
+def val_emotion_ccc(model: MMT, val, info: DistInfo, batch_size: int) -> tuple[float, list[float]]:
+    """Mean CCC (over non-constant dimensions) of decoded vs true listener emotion on val."""
+    model.eval()
+    preds, truths = [], []
+    loader = torch.utils.data.DataLoader(val, batch_size=batch_size)
+    for batch in loader:
+        batch = to_device(batch, info.device)
+        preds.append(model(batch["listener"])[1].float().cpu())
+        truths.append(batch["listener_emotion"].cpu())
+    per_dim = ccc_per_dim(torch.cat(preds), torch.cat(truths))
+    return float(per_dim.nanmean()), [float(v) for v in per_dim]
+
+
+def _write_plots(history: list[dict[str, float]], plots_dir: Path) -> None:
+    with atomic_path(Path(plots_dir) / "loss.csv") as tmp, tmp.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["epoch", "train_loss", "val_loss"])
+        for h in history:
+            w.writerow([h["epoch"], h["train_loss"], h["val_loss"]])
+
+
+def save_mmt(path: Path, model: MMT, std3: Standardizer, history: list, streams: list[str]) -> None:
+    save_checkpoint(
+        path,
+        {
+            "config": dataclasses.asdict(model.cfg),
+            "state_dict": model.state_dict(),
+            "standardizer_3dmm": std3.state_dict(),
+            "streams": streams,
+            "history": history,
+        },
+    )
+
+
+def load_mmt(path: Path | str) -> tuple[MMT, Standardizer]:
+    """The trained (EMA) MMT and its 3DMM standardiser, in eval mode."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = MMT(MMTConfig(**state["config"]))
+    model.load_state_dict(state["state_dict"])
+    sd = state["standardizer_3dmm"]
+    std3 = Standardizer(sd["mean"], sd["std"])
+    return model.eval(), std3
+
+
+def run_train_mmt(
+    params: Params,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> dict[str, Any] | None:
+    """Train; rank 0 writes the model, metrics and plots and returns the final metrics."""
+    m = params.mmt
+    info = init_distributed(m.train.device)
+    try:
+        streams = [*m.video_streams, *m.audio_streams]
+        train, val = _datasets(params, streams)
+        first = train[0]["listener"]
+        dims = {s: int(first[s].shape[-1]) for s in streams}
+        torch.manual_seed(params.base.seed)  # same initial weights on every rank and rerun
+        model = MMT(mmt_config(m, dims))
+        std3 = Standardizer.fit(torch.stack([train[i]["listener_3dmm"] for i in range(len(train))]))
+        loss = MMTLoss(std3, m.w_3dmm, m.w_emotion).to(info.device)
+        trainer = Trainer(
+            model,
+            loss,
+            train,
+            val,
+            loop_config(params, m.train),
+            m.checkpoint,
+            info,
+            progress=progress,
+            on_epoch=on_epoch,
+        )
+        history = trainer.fit(resume=resume)
+        if not info.is_main:
+            return None
+        ema = trainer.ema.module
+        ccc, per_dim = val_emotion_ccc(ema, val, info, m.train.batch_size)
+        save_mmt(m.model_out, ema.cpu(), std3.cpu(), history, streams)
+        _write_plots(history, m.plots_dir)
+        metrics = {
+            "epochs": len(history),
+            "train_loss": history[-1]["train_loss"],
+            "val_loss": history[-1]["val_loss"],
+            "val_loss_first_epoch": history[0]["val_loss"],
+            "val_loss_ratio": history[-1]["val_loss"] / history[0]["val_loss"],
+            "val_emotion_ccc": ccc,
+            "parameters": sum(p.numel() for p in ema.parameters()),
+        }
+        write_json(m.metrics_file, metrics)
+        return {**metrics, "val_emotion_ccc_per_dim": json.dumps(per_dim)}
+    finally:
+        cleanup_distributed()

@@ -1,0 +1,201 @@
+"""Fast metrics against the slow reference (tests/evaluation/reference.py), incl. quirks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from reactdiff.evaluation import metrics as m
+from tests.evaluation import reference as ref
+
+RTOL = 1e-5
+
+
+def _emotions(rng: np.random.Generator, lead: tuple[int, ...], t: int) -> np.ndarray:
+    """Smooth-ish sequences with binary AUs, VA in [-1, 1], expression probabilities."""
+    z = np.cumsum(rng.standard_normal((*lead, t, 25)), axis=-2) / 5
+    x = np.empty_like(z)
+    x[..., :15] = z[..., :15] > 0.3
+    x[..., 15:17] = np.tanh(z[..., 15:17])
+    e = np.exp(z[..., 17:])
+    x[..., 17:] = e / e.sum(-1, keepdims=True)
+    return x
+
+
+def _neighbours(rng: np.random.Generator, n: int, p: float = 0.4) -> np.ndarray:
+    nb = (rng.random((n, n)) < p).astype(np.int64)
+    np.fill_diagonal(nb, 1)
+    return nb
+
+
+def _case(seed: int, n: int = 6, s: int = 3, t: int = 110) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"pred": _emotions(rng, (n, s), t), "listener": _emotions(rng, (n,), t),
+            "speaker": _emotions(rng, (n,), t), "neighbours": _neighbours(rng, n)}
+
+
+def _adversarial(seed: int) -> dict[str, np.ndarray]:
+    """Constant columns and sequences, identical samples, single-neighbour rows, T = 100."""
+    c = _case(seed, n=6, s=3, t=100)
+    p, lis, nb = c["pred"], c["listener"], c["neighbours"]
+    p[0, 0, :, 3] = 0.5  # constant column in pred
+    lis[1, :, 16] = -0.2  # constant column in a listener
+    p[2, :, :, 5] = 1.0  # constant in every sample
+    lis[2] = lis[2, :1]  # whole constant listener sequence
+    p[3, 1] = p[3, 0]  # identical samples
+    p[4, 2] = np.repeat(p[4, 2, :1], 100, axis=0)  # whole constant sample
+    nb[5] = 0
+    nb[5, 5] = 1  # a single neighbour (itself)
+    nb[1] = 0
+    nb[1, 2] = 1  # a single neighbour (someone else, constant listener)
+    return c
+
+
+CASES = {"random": lambda: _case(0), "adversarial": lambda: _adversarial(1),
+         "s1": lambda: _case(2, n=5, s=1, t=105), "long": lambda: _case(3, n=4, s=2, t=130)}
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request: pytest.FixtureRequest) -> dict[str, np.ndarray]:
+    return CASES[request.param]()
+
+
+def test_fr_corr(case: dict) -> None:
+    got = m.fr_corr(case["pred"], case["listener"], case["neighbours"])
+    want = ref.fr_corr(case["pred"], case["listener"], case["neighbours"])
+    assert got == pytest.approx(want, rel=RTOL, abs=1e-12)
+
+
+def test_fr_dist(case: dict) -> None:
+    got = m.fr_dist(case["pred"], case["listener"], case["neighbours"])
+    want = ref.fr_dist(case["pred"], case["listener"], case["neighbours"])
+    assert got == pytest.approx(want, rel=RTOL)
+
+
+def test_fr_dist_torch_backend_on_cpu() -> None:
+    c = _adversarial(4)
+    got = m.fr_dist(c["pred"], c["listener"], c["neighbours"], backend="torch")
+    want = ref.fr_dist(c["pred"], c["listener"], c["neighbours"])
+    assert got == pytest.approx(want, rel=RTOL)
+
+
+@pytest.mark.parametrize("name", ["fr_div", "fr_var", "fr_dvs"])
+def test_diversity(case: dict, name: str) -> None:
+    got = getattr(m, name)(case["pred"])
+    want = getattr(ref, name)(case["pred"])
+    assert got == pytest.approx(want, rel=RTOL, abs=1e-12)
+
+
+def test_fr_div_identical_samples_is_zero() -> None:
+    c = _case(5)
+    pred = np.repeat(c["pred"][:, :1], 4, axis=1)
+    assert m.fr_div(pred) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_fr_syn_first(case: dict) -> None:
+    got = m.fr_syn(case["pred"], case["speaker"], samples="first")
+    assert got == ref.fr_syn(case["pred"], case["speaker"], samples="first")
+
+
+def test_fr_syn_all() -> None:
+    c = _adversarial(6)
+    got = m.fr_syn(c["pred"], c["speaker"], samples="all")
+    assert got == ref.fr_syn(c["pred"], c["speaker"], samples="all")
+
+
+def test_fr_syn_quirks() -> None:
+    """Constant dimension -> offset 49; constant only on some lags -> first NaN lag."""
+    rng = np.random.default_rng(7)
+    t = 100
+    sp = _emotions(rng, (3,), t)
+    sp[:, :, :15] = rng.random((3, t, 15))  # no accidental constant AU
+    pred = np.repeat(sp[:, None], 2, axis=1).copy()  # mime: offset 0
+    pred[1, 0, :, 20] = 0.125  # constant dimension: offset 49
+    pred[2, 0, :80, 3] = 0.0  # constant prefix: NaN only for lags whose window fits in it
+    offsets = [ref.tlcc_offset(pred[k, 0], sp[k]) for k in range(3)]
+    assert offsets[0] == 0 and offsets[1] == 49
+    assert m.fr_syn(pred, sp) == pytest.approx(np.mean(offsets))
+
+
+def test_fr_rea_emotion(case: dict) -> None:
+    got = m.fr_rea_emotion(case["pred"], case["listener"])
+    want = ref.fr_rea_emotion(case["pred"], case["listener"])
+    assert got == pytest.approx(want, rel=RTOL, abs=1e-9)
+
+
+def test_compute_all_keys_and_torch_inputs() -> None:
+    c = _case(8, n=4, s=2, t=100)
+    tensors = {k: torch.from_numpy(v) for k, v in c.items()}
+    out = m.compute_all(tensors["pred"].float(), tensors["listener"].float(),
+                        tensors["speaker"].float(), tensors["neighbours"])
+    assert tuple(out) == m.METRIC_KEYS
+    assert all(isinstance(v, float) for v in out.values())
+    assert out["FRDist"] == pytest.approx(
+        ref.fr_dist(c["pred"], c["listener"], c["neighbours"]), rel=RTOL)
+
+
+def test_unique_samples() -> None:
+    x = np.zeros((4, 3, 2))
+    x[1] = 1
+    x[3] = 1
+    reps, inverse = m.unique_samples(x)
+    assert reps.tolist() == [0, 1] and inverse.tolist() == [0, 1, 0, 1]
+
+
+# --------------------------------------------------------------------------- validation
+def _valid() -> dict[str, np.ndarray]:
+    return _case(9, n=3, s=2, t=100)
+
+
+def _bad(**changes: object) -> dict[str, object]:
+    c: dict[str, object] = dict(_valid())
+    c.update(changes)
+    return c
+
+
+def _nan_pred() -> np.ndarray:
+    p = _valid()["pred"].copy()
+    p[1, 0, 5, 7] = np.nan
+    p[2, 1, 0, 0] = np.inf
+    return p
+
+
+BAD = {
+    "pred rank": (lambda: _bad(pred=_valid()["pred"][0]), "pred", "dims"),
+    "pred 24 dims": (lambda: _bad(pred=_valid()["pred"][..., :24]), "pred", "24"),
+    "pred short": (lambda: _bad(pred=_valid()["pred"][:, :, :99],
+                                listener=_valid()["listener"][:, :99],
+                                speaker=_valid()["speaker"][:, :99]), "pred", "99"),
+    "pred nan": (lambda: _bad(pred=_nan_pred()), "pred", "2 NaN/inf"),
+    "listener N": (lambda: _bad(listener=_valid()["listener"][:2]), "listener", "N = 2"),
+    "listener T": (lambda: _bad(listener=_valid()["listener"][:, :-1]), "listener", "T = 99"),
+    "listener 24": (lambda: _bad(listener=_valid()["listener"][..., 1:]), "listener", "24"),
+    "speaker rank": (lambda: _bad(speaker=_valid()["speaker"][..., 0]), "speaker", "dims"),
+    "speaker inf": (lambda: _bad(speaker=np.where(np.arange(25) == 3, np.inf,
+                                                  _valid()["speaker"])), "speaker", "NaN/inf"),
+    "neighbours square": (lambda: _bad(neighbours=np.ones((3, 2))), "neighbours", "square"),
+    "neighbours N": (lambda: _bad(neighbours=np.eye(4)), "neighbours", "N = 3"),
+    "neighbours values": (lambda: _bad(neighbours=np.eye(3) * 2), "neighbours", "0/1"),
+    "neighbours empty row": (lambda: _bad(neighbours=np.diag([1, 0, 1])), "neighbours", "row 1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_validation_names_the_input(name: str) -> None:
+    build, culprit, detail = BAD[name]
+    c = build()
+    with pytest.raises(m.MetricInputError) as err:
+        m.validate_metric_inputs(c["pred"], c["listener"], c["speaker"], c["neighbours"])
+    assert str(err.value).startswith(culprit) and detail in str(err.value)
+
+
+def test_validation_accepts_valid_inputs() -> None:
+    c = _valid()
+    m.validate_metric_inputs(c["pred"], c["listener"], c["speaker"], c["neighbours"])
+
+
+def test_compute_all_validates_first() -> None:
+    c = _bad(pred=_valid()["pred"][..., :24])
+    with pytest.raises(m.MetricInputError, match="pred"):
+        m.compute_all(c["pred"], c["listener"], c["speaker"], c["neighbours"])

@@ -1,0 +1,27 @@
+"""Feature-store helpers; the tiny store itself is built in tests/conftest.py."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reactdiff.config import FeaturesParams
+from reactdiff.features.extract import extract_features, split_clips
+
+FRAMES, FPS = 750, 25
+
+
+def extract(root: Path, out: Path, clips: dict | None = None, **kwargs):
+    """extract_features of ``clips`` (default: all of the drop), default params, in process."""
+    params = kwargs.pop("params", FeaturesParams())
+    kwargs.setdefault("workers", 1)
+    kwargs.setdefault("progress", False)
+    clips = split_clips(root) if clips is None else clips
+    return extract_features(root, out, clips, params, FRAMES, FPS, **kwargs)
+
+
+@pytest.fixture
+def tiny_store(tiny_store_master, tmp_path) -> Path:
+    return Path(shutil.copytree(tiny_store_master, tmp_path / "store"))
