@@ -272,6 +272,29 @@ def features(
     )
 
 
+def _is_ddp_worker() -> bool:
+    """A non-zero torchrun rank: it trains its shard, rank 0 tracks and writes."""
+    import os
+
+    return int(os.environ.get("RANK", "0")) != 0
+
+
+def _log_epoch(history_row: dict[str, float]) -> None:
+    import mlflow
+
+    metrics = {k: v for k, v in history_row.items() if k != "epoch"}
+    mlflow.log_metrics(metrics, step=int(history_row["epoch"]))
+
+
+def _log_final(summary: dict) -> None:
+    """Final metrics, except the losses already logged epoch by epoch."""
+    import mlflow
+
+    mlflow.log_metrics(
+        {k: float(v) for k, v in summary.items() if k not in ("train_loss", "val_loss")}
+    )
+
+
 @app.command("train-mmt")
 @user_errors
 def train_mmt(
@@ -279,8 +302,6 @@ def train_mmt(
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
     """Stage `train_mmt`: the MMT auto-encoder (stage 1). Under torchrun, trains with DDP."""
-    import os
-
     import mlflow
 
     from reactdiff.tracking import log_registered_model, stage_run
@@ -288,7 +309,7 @@ def train_mmt(
 
     params = load_params(params_file)
     m = params.mmt
-    if int(os.environ.get("RANK", "0")) != 0:  # DDP worker: rank 0 tracks and writes
+    if _is_ddp_worker():
         run_train_mmt(params, resume=resume, progress=False)
         return
     run_params = {
@@ -303,22 +324,102 @@ def train_mmt(
         "resume": resume,
     }
     with stage_run("train_mmt", params, run_params):
-        summary = run_train_mmt(
-            params,
-            resume=resume,
-            on_epoch=lambda h: mlflow.log_metrics(
-                {k: v for k, v in h.items() if k != "epoch"}, step=int(h["epoch"])
-            ),
-        )
-        per_dim = summary.pop("val_emotion_ccc_per_dim")
-        per_epoch = {"train_loss", "val_loss"}  # already logged epoch by epoch
-        mlflow.log_metrics({k: float(v) for k, v in summary.items() if k not in per_epoch})
-        mlflow.log_text(per_dim, "val_emotion_ccc_per_dim.json")
+        summary = run_train_mmt(params, resume=resume, on_epoch=_log_epoch)
+        mlflow.log_text(summary.pop("val_emotion_ccc_per_dim"), "val_emotion_ccc_per_dim.json")
+        _log_final(summary)
         model, _ = load_mmt(m.model_out)
         version = log_registered_model(
             model, "mmt", m.registered_name, [m.model_out, m.metrics_file, m.plots_dir / "loss.csv"]
         )
     typer.echo(f"train_mmt: {summary} -> {m.model_out} (registered {m.registered_name} v{version})")
+
+
+@app.command("train-ddim")
+@user_errors
+def train_ddim(
+    resume: Annotated[bool, typer.Option(help="continue from ddim.checkpoint")] = False,
+    params_file: ParamsOpt = PARAMS_FILE,
+) -> None:
+    """Stage `train_ddim`: the conditional latent DDIM (stage 2), MMT frozen. DDP under torchrun."""
+    from reactdiff.models.reactdiff import ReactDiff
+    from reactdiff.tracking import log_registered_model, stage_run
+    from reactdiff.training.ddim_stage import run_train_ddim
+
+    params = load_params(params_file)
+    d = params.ddim
+    if _is_ddp_worker():
+        run_train_ddim(params, resume=resume, progress=False)
+        return
+    run_params = {
+        "scale": d.scale,
+        **d.sizes.model_dump(),
+        **d.train.model_dump(),
+        "num_train_timesteps": d.num_train_timesteps,
+        "sampling_steps": d.sampling_steps,
+        "eta": d.eta,
+        "cfg_dropout": d.cfg_dropout,
+        "guidance": d.guidance,
+        "seed": params.base.seed,
+        "resume": resume,
+    }
+    with stage_run("train_ddim", params, run_params):
+        summary = run_train_ddim(params, resume=resume, on_epoch=_log_epoch)
+        _log_final(summary)
+        version = log_registered_model(
+            ReactDiff.load(d.model_out),
+            "reactdiff",
+            d.registered_name,
+            [d.model_out, d.metrics_file, d.plots_dir / "loss.csv"],
+        )
+    typer.echo(
+        f"train_ddim: {summary} -> {d.model_out} (registered {d.registered_name} v{version})"
+    )
+
+
+@app.command()
+@user_errors
+def generate(
+    out: Annotated[Path, typer.Option(help="folder for the reactions (created; files replaced)")],
+    speaker_audio: Annotated[Path | None, typer.Option(help="speaker wav (always needed)")] = None,
+    speaker_video: Annotated[
+        Path | None, typer.Option(help="speaker mp4 (torchscript streams)")
+    ] = None,
+    speaker_emotion: Annotated[
+        Path | None, typer.Option(help="speaker Emotion CSV (annotations)")
+    ] = None,
+    speaker_3dmm: Annotated[
+        Path | None, typer.Option(help="speaker 3DMM .npy (annotations)")
+    ] = None,
+    clip: Annotated[
+        str | None, typer.Option(help="instead: a clip rel path of a REACT drop")
+    ] = None,
+    root: Annotated[Path | None, typer.Option(help="the drop of --clip [data root]")] = None,
+    split: Annotated[str, typer.Option(help="the split of --clip")] = "test",
+    samples: Annotated[int, typer.Option(min=1, help="reactions to generate")] = 10,
+    online: Annotated[bool, typer.Option(help="window by window, past input only")] = False,
+    seed: Annotated[int | None, typer.Option(help="same seed, same reactions")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="model file or models:/reactdiff@champion")
+    ] = None,
+    params_file: ParamsOpt = PARAMS_FILE,
+) -> None:
+    """Generate listener reactions to one speaker clip: Emotion CSVs, 3DMM .npy files and a plot."""
+    from reactdiff.generation import SpeakerFiles, generate_for_clip
+
+    params = load_params(params_file)
+    files = SpeakerFiles(speaker_audio, speaker_video, speaker_emotion, speaker_3dmm)
+    if clip is None and speaker_audio is None:
+        _fail("give the speaker's files (--speaker-audio ...) or --clip REL [--root DIR]")
+    where = (root or params.data.react_root, split, clip) if clip is not None else None
+    try:
+        written = generate_for_clip(
+            params, model or str(params.ddim.model_out), out, files, where, samples, online, seed
+        )
+    except ValueError as err:  # a missing input the model's streams need
+        _fail(str(err))
+    typer.echo(
+        f"wrote {len(written)} files to {out}: reaction_XX.csv, reaction_XX_3dmm.npy, reactions.png"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -179,7 +179,7 @@ class MMTParams(_Strict):
     }
     w_3dmm: Annotated[float, Field(ge=0)] = 10.0
     w_emotion: Annotated[float, Field(ge=0)] = 10.0
-    train: TrainParams = TrainParams(epochs=40, batch_size=16, lr=2e-3)
+    train: TrainParams = TrainParams(epochs=15, batch_size=16, lr=2e-3)
     checkpoint: Path = Path("models/checkpoints/mmt.pt")
     model_out: Path = Path("models/mmt.pt")
     metrics_file: Path = Path("metrics/mmt.json")
@@ -227,7 +227,7 @@ class DDIMParams(_Strict):
     guidance: Annotated[float, Field(ge=0)] = 1.0  # 1 = plain conditional sampling (paper)
     scales: dict[str, DDIMScale] = {"demo": _DDIM_DEMO, "paper": _DDIM_PAPER}
     scale: str = "demo"
-    train: TrainParams = TrainParams(epochs=40, batch_size=64, lr=1e-3)
+    train: TrainParams = TrainParams(epochs=20, batch_size=64, lr=1e-3)
     checkpoint: Path = Path("models/checkpoints/ddim.pt")
     model_out: Path = Path("models/reactdiff.pt")
     metrics_file: Path = Path("metrics/ddim.json")
@@ -261,7 +261,9 @@ class DDIMParams(_Strict):
 class EvaluateParams(_Strict):
     split: Literal["train", "val", "test"] = "test"
     samples: PositiveInt = 10
-    methods: tuple[str, ...] = ("GT", "B_Random", "B_Mime", "B_MeanSeq", "B_MeanFr")
+    methods: tuple[str, ...] = (
+        "GT", "B_Random", "B_Mime", "B_MeanSeq", "B_MeanFr", "ReactDiff", "ReactDiff_online"
+    )
     device: Literal["cpu", "cuda"] = "cpu"
     metrics_file: Path = Path("metrics/eval.json")
     report_file: Path = Path("reports/eval.md")

@@ -59,6 +59,41 @@ def tiny_store_master(tiny_drop_master, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_reactdiff(tiny_store_master, tiny_drop_master, tmp_path_factory):
+    """(params, folder, train_ddim summary) of a ReactDiff trained briefly on the tiny store."""
+    from reactdiff.config import parse_params
+    from reactdiff.training.ddim_stage import run_train_ddim
+    from reactdiff.training.mmt_stage import run_train_mmt
+
+    tmp = tmp_path_factory.mktemp("ddim")
+    train = {"epochs": 2, "batch_size": 8, "lr": 3e-3, "device": "cpu"}
+    params = parse_params(
+        {
+            "features": {"out": str(tiny_store_master)},
+            "split": {"out": str(tiny_drop_master)},
+            "mmt": {
+                "train": train,
+                "checkpoint": str(tmp / "mmt_ckpt.pt"),
+                "model_out": str(tmp / "mmt.pt"),
+                "metrics_file": str(tmp / "mmt.json"),
+                "plots_dir": str(tmp / "plots_mmt"),
+            },
+            "ddim": {
+                "train": train,
+                "checkpoint": str(tmp / "ddim_ckpt.pt"),
+                "model_out": str(tmp / "reactdiff.pt"),
+                "metrics_file": str(tmp / "ddim.json"),
+                "plots_dir": str(tmp / "plots_ddim"),
+                "sampling_steps": 5,
+            },
+        }
+    )
+    run_train_mmt(params, progress=False)
+    summary = run_train_ddim(params, progress=False)
+    return params, tmp, summary
+
+
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch) -> str:
     """A private MLflow store so tests never touch the repo's mlflow.db."""

@@ -10,7 +10,7 @@ import yaml
 
 from tests.helpers.repo import repo_copy_env, run, tiny_params
 
-STAGES = ("data", "validate", "split", "features", "train_mmt", "evaluate")
+STAGES = ("data", "validate", "split", "features", "train_mmt", "train_ddim", "evaluate")
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def test_dvc_repro_end_to_end(repo_copy):
     evaluation = json.loads((work / "metrics/eval.json").read_text())
     assert evaluation["B_MeanFr"]["FRSyn"] == 49 and evaluation["GT"]["FRDist"] == 0
     assert "| GT |" in (work / "reports/eval.md").read_text()
+    assert {"ReactDiff", "ReactDiff_online"} <= set(evaluation)
     lock = yaml.safe_load((work / "dvc.lock").read_text())
     assert set(lock["stages"]) == set(STAGES)
 
@@ -51,6 +52,9 @@ def test_dvc_repro_end_to_end(repo_copy):
     assert validate["metrics.failures"] == 0
     evaluate = runs[runs["tags.stage"] == "evaluate"].iloc[0]
     assert evaluate["metrics.B_MeanFr/FRSyn"] == 49
+    client = mlflow.MlflowClient()
+    for name in ("reactdiff-mmt", "reactdiff"):
+        assert [int(v.version) for v in client.search_model_versions(f"name='{name}'")] == [1]
 
     shown = run(["dvc", "metrics", "show", "--json"], work, env)
     assert shown.returncode == 0 and "FRDist" in shown.stdout

@@ -3,7 +3,6 @@ listener's 3DMM (standardised with train-split statistics) and emotion (paper eq
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 from collections.abc import Callable
@@ -13,13 +12,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from reactdiff.atomic import atomic_path, write_json
+from reactdiff.atomic import write_json
 from reactdiff.config import MMTParams, Params
 from reactdiff.models.mmt import MMT, MMTConfig
 from reactdiff.training.ccc import ccc_per_dim
 from reactdiff.training.checkpoint import save_checkpoint
+from reactdiff.training.common import feature_datasets, loop_config, write_loss_csv
 from reactdiff.training.distributed import DistInfo, cleanup_distributed, init_distributed
-from reactdiff.training.loop import LoopConfig, Trainer, to_device
+from reactdiff.training.loop import Trainer, to_device
 from reactdiff.training.standardize import Standardizer
 
 
@@ -41,21 +41,6 @@ def mmt_config(m: MMTParams, dims: dict[str, int]) -> MMTConfig:
     )
 
 
-def loop_config(params: Params, train) -> LoopConfig:
-    return LoopConfig(
-        epochs=train.epochs,
-        batch_size=train.batch_size,
-        lr=train.lr,
-        weight_decay=train.weight_decay,
-        betas=train.betas,
-        ema_decay=train.ema_decay,
-        grad_clip=train.grad_clip,
-        amp=train.amp,
-        seed=params.base.seed,
-        num_workers=train.num_workers,
-    )
-
-
 class MMTLoss(nn.Module):
     """``w_3dmm * MSE(standardised 3DMM) + w_emotion * L1(emotion)`` on the listener."""
 
@@ -71,15 +56,6 @@ class MMTLoss(nn.Module):
         return {"loss": self.w_3dmm * mse + self.w_emotion * l1, "mse_3dmm": mse, "l1_emotion": l1}
 
 
-def _datasets(params: Params, streams: list[str]):
-    from reactdiff.features.dataset import PairFeatureDataset
-
-    return tuple(
-        PairFeatureDataset(params.features.out, split, streams, splits_dir=params.split.out)
-        for split in ("train", "val")
-    )
-
-
 @torch.no_grad()
 def val_emotion_ccc(model: MMT, val, info: DistInfo, batch_size: int) -> tuple[float, list[float]]:
     """Mean CCC (over non-constant dimensions) of decoded vs true listener emotion on val."""
@@ -92,14 +68,6 @@ def val_emotion_ccc(model: MMT, val, info: DistInfo, batch_size: int) -> tuple[f
         truths.append(batch["listener_emotion"].cpu())
     per_dim = ccc_per_dim(torch.cat(preds), torch.cat(truths))
     return float(per_dim.nanmean()), [float(v) for v in per_dim]
-
-
-def _write_plots(history: list[dict[str, float]], plots_dir: Path) -> None:
-    with atomic_path(Path(plots_dir) / "loss.csv") as tmp, tmp.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["epoch", "train_loss", "val_loss"])
-        for h in history:
-            w.writerow([h["epoch"], h["train_loss"], h["val_loss"]])
 
 
 def save_mmt(path: Path, model: MMT, std3: Standardizer, history: list, streams: list[str]) -> None:
@@ -136,7 +104,7 @@ def run_train_mmt(
     info = init_distributed(m.train.device)
     try:
         streams = [*m.video_streams, *m.audio_streams]
-        train, val = _datasets(params, streams)
+        train, val = feature_datasets(params, streams)
         first = train[0]["listener"]
         dims = {s: int(first[s].shape[-1]) for s in streams}
         torch.manual_seed(params.base.seed)  # same initial weights on every rank and rerun
@@ -160,7 +128,7 @@ def run_train_mmt(
         ema = trainer.ema.module
         ccc, per_dim = val_emotion_ccc(ema, val, info, m.train.batch_size)
         save_mmt(m.model_out, ema.cpu(), std3.cpu(), history, streams)
-        _write_plots(history, m.plots_dir)
+        write_loss_csv(history, m.plots_dir)
         metrics = {
             "epochs": len(history),
             "train_loss": history[-1]["train_loss"],

@@ -36,6 +36,7 @@ def evaluated(tiny_drop_master, tmp_path_factory):
             "data": {"source": str(tiny_drop_master)},
             "split": {"out": str(tmp / "splits")},
             "evaluate": {
+            "methods": ["GT", "B_Random", "B_Mime", "B_MeanSeq", "B_MeanFr"],
                 "metrics_file": str(tmp / "eval.json"),
                 "report_file": str(tmp / "eval.md"),
                 "plot_file": str(tmp / "eval.png"),

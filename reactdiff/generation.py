@@ -1,0 +1,176 @@
+"""`reactdiff generate`: reactions of ReactDiff to one speaker clip, in the REACT formats.
+
+The clip's files are arranged as a one-clip REACT-layout drop (symlinks in a temp folder), so
+its features come from exactly the extractors the `features` stage uses.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from reactdiff.atomic import atomic_path, save_npy
+from reactdiff.config import Params
+from reactdiff.data.errors import DataFileError
+from reactdiff.data.layout import ReactLayout
+from reactdiff.data.readers import EMOTION_COLUMNS, read_emotion
+from reactdiff.features.facial import TORCHSCRIPT_STREAMS
+from reactdiff.features.streams import TARGET_STREAMS, build_extractors
+
+STAGED_SPLIT, STAGED_REL = "test", "NoXI/generate/Expert_video/1"
+EXPRESSIONS = EMOTION_COLUMNS[17:]
+
+
+@dataclass(frozen=True)
+class SpeakerFiles:
+    audio: Path | None = None
+    video: Path | None = None
+    emotion: Path | None = None
+    face_3dmm: Path | None = None
+
+
+def required_inputs(streams: list[str]) -> dict[str, str]:
+    """Which speaker files the model's feature streams need -> the option that supplies each."""
+    need = {"audio": "--speaker-audio"}
+    if any(s in TORCHSCRIPT_STREAMS for s in streams):
+        need["video"] = "--speaker-video"
+    if any(s in TARGET_STREAMS for s in streams):
+        need.update(emotion="--speaker-emotion", face_3dmm="--speaker-3dmm")
+    return need
+
+
+def stage_clip(files: SpeakerFiles, streams: list[str], tmp: Path) -> ReactLayout:
+    """A one-clip REACT-layout drop of symlinks; a missing input is an error naming its option."""
+    missing = [opt for key, opt in required_inputs(streams).items() if getattr(files, key) is None]
+    if missing:
+        raise ValueError(f"the model's streams {streams} need {', '.join(missing)}")
+    layout = ReactLayout(tmp)
+    for stream, key in (
+        ("audio", "audio"),
+        ("video", "video"),
+        ("emotion", "emotion"),
+        ("3dmm", "face_3dmm"),
+    ):
+        src = getattr(files, key)
+        if src is None:
+            continue
+        src = Path(src).resolve()
+        if not src.exists():
+            raise DataFileError(src, "speaker input not found")
+        dst = layout.clip_path(STAGED_SPLIT, STAGED_REL, stream)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.symlink_to(src)
+    return layout
+
+
+def clip_features(
+    params: Params, layout: ReactLayout, split: str, rel: str, streams: list[str]
+) -> dict[str, torch.Tensor]:
+    """(T, d) float tensors of ``streams`` for one clip, by the `features` stage's extractors."""
+    out: dict[str, np.ndarray] = {}
+    for ex in build_extractors(params.features, streams, params.format.frames, params.format.fps):
+        wanted = [s for s in ex.streams if s in streams]
+        if wanted:
+            out.update(ex.extract(layout, split, rel, wanted))
+    return {s: torch.from_numpy(np.asarray(out[s], dtype=np.float32)) for s in streams}
+
+
+def load_model(model: str):
+    """A ReactDiff from a file, or from the MLflow registry (``models:/reactdiff@champion``)."""
+    from reactdiff.models.reactdiff import ReactDiff
+
+    if model.startswith("models:/"):
+        import mlflow
+
+        return mlflow.pytorch.load_model(model).eval()
+    if not Path(model).is_file():
+        raise DataFileError(model, "model not found (train it with `dvc repro train_ddim`)")
+    return ReactDiff.load(model)
+
+
+def write_reactions(out: Path, face: torch.Tensor, emotion: torch.Tensor) -> list[Path]:
+    """``reaction_<i>.csv`` (header + 25 columns) and ``reaction_<i>_3dmm.npy`` (T, 58) each."""
+    from reactdiff.data.synthetic.drop import EMOTION_FMT
+
+    paths = []
+    for i, (f, e) in enumerate(zip(face.numpy(), emotion.numpy(), strict=True)):
+        csv = out / f"reaction_{i:02d}.csv"
+        with atomic_path(csv) as tmp:
+            np.savetxt(
+                tmp,
+                e,
+                fmt=EMOTION_FMT,
+                delimiter=",",
+                header=",".join(EMOTION_COLUMNS),
+                comments="",
+            )
+        save_npy(out / f"reaction_{i:02d}_3dmm.npy", f.astype(np.float32))
+        paths += [csv, out / f"reaction_{i:02d}_3dmm.npy"]
+    return paths
+
+
+def plot_reactions(path: Path, emotion: torch.Tensor, speaker: np.ndarray | None, fps: int) -> None:
+    """Valence, arousal, AU activity and the dominant expression over time, speaker in black."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e = emotion.numpy()
+    t = np.arange(e.shape[1]) / fps
+    panels = [
+        ("valence", lambda x: x[..., 15]),
+        ("arousal", lambda x: x[..., 16]),
+        ("active AUs (of 15)", lambda x: x[..., :15].sum(-1)),
+        ("dominant expression", lambda x: x[..., 17:].argmax(-1)),
+    ]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 8), sharex=True)
+    for ax, (title, get) in zip(axes, panels, strict=True):
+        for i, sample in enumerate(e):
+            ax.plot(t, get(sample), lw=0.8, alpha=0.7, label=f"listener {i}" if i < 3 else None)
+        if speaker is not None:
+            ax.plot(t, get(speaker[: e.shape[1]]), color="black", lw=1.5, label="speaker")
+        ax.set_ylabel(title, fontsize=9)
+    axes[3].set_yticks(range(len(EXPRESSIONS)), EXPRESSIONS, fontsize=7)
+    axes[-1].set_xlabel("seconds")
+    axes[0].legend(loc="upper right", fontsize=7, ncol=4)
+    who = "speaker (black) and " if speaker is not None else ""
+    fig.suptitle(f"{who}{len(e)} generated listener reactions")
+    fig.tight_layout()
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        fig.savefig(f, format="png", dpi=90)
+    plt.close(fig)
+
+
+def generate_for_clip(
+    params: Params,
+    model: str,
+    out: Path,
+    files: SpeakerFiles | None = None,
+    clip: tuple[Path, str, str] | None = None,
+    samples: int = 10,
+    online: bool = False,
+    seed: int | None = None,
+) -> list[Path]:
+    """Generate for given speaker files, or for ``clip`` = (root, split, rel) of a drop."""
+    rd = load_model(model)
+    streams = list(rd.streams)
+    with tempfile.TemporaryDirectory(prefix="reactdiff-generate-") as tmp:
+        if clip is not None:
+            layout, split, rel = ReactLayout(Path(clip[0])), clip[1], clip[2]
+        else:
+            layout, split, rel = stage_clip(files, streams, Path(tmp)), STAGED_SPLIT, STAGED_REL
+        features = clip_features(params, layout, split, rel, streams)
+        emotion_file = layout.clip_path(split, rel, "emotion")
+        speaker = (
+            read_emotion(emotion_file, params.format.frames) if emotion_file.exists() else None
+        )
+        face, emotion = rd.generate(features, samples, online=online, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    written = write_reactions(out, face.cpu(), emotion.cpu())
+    plot_reactions(out / "reactions.png", emotion.cpu(), speaker, params.format.fps)
+    return [*written, out / "reactions.png"]

@@ -1,0 +1,150 @@
+"""ReactDiff as one object: the frozen MMT, the latent standardiser, the conditional latent
+diffusion and the 3DMM standardiser, with ``generate`` for offline and online use.
+
+Everything trained is a submodule or buffer, so ``state_dict`` holds it all and ``load``
+rebuilds the model from the file alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from reactdiff.diffusion.schedule import DDIMScheduler
+from reactdiff.diffusion.transform import LatentTransform
+from reactdiff.diffusion.windows import from_windows, to_windows
+from reactdiff.models.denoiser import DenoiserConfig, LatentDiffusion
+from reactdiff.models.mmt import MMT, MMTConfig
+from reactdiff.models.postprocess import postprocess_emotion
+from reactdiff.training.checkpoint import load_checkpoint, save_checkpoint
+from reactdiff.training.standardize import Standardizer
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    steps: int = 20
+    eta: float = 0.0
+    guidance: float = 1.0
+
+
+class ReactDiff(nn.Module):
+    def __init__(
+        self,
+        mmt: MMT,
+        std3: Standardizer,
+        latent: LatentTransform,
+        diffusion: LatentDiffusion,
+        sampling: Sampling,
+    ) -> None:
+        super().__init__()
+        self.mmt, self.std3, self.latent, self.diffusion = mmt, std3, latent, diffusion
+        self.sampling = sampling
+
+    @property
+    def streams(self) -> list[str]:
+        return self.mmt.streams
+
+    @property
+    def window(self) -> int:
+        return self.diffusion.cfg.window_size
+
+    def speaker_windows(self, speaker: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Standardised speaker latent windows (B * T / W, W, L) of (B, T, d) streams."""
+        return to_windows(self.latent(self.mmt.encode(speaker)), self.window)
+
+    def _decode(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        face, emotion = self.mmt.decode(self.latent.inverse(latents))
+        return self.std3.inverse(face.float()), postprocess_emotion(emotion.float())
+
+    @torch.no_grad()
+    def generate(
+        self,
+        speaker: dict[str, torch.Tensor],
+        num_samples: int = 10,
+        online: bool = False,
+        seed: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Listener reactions to a speaker's feature streams, each (T, d) or (B, T, d).
+
+        Returns 3DMM (S, T, 58) and emotion (S, T, 25) in the challenge format, or
+        (B, S, T, ...) for batched input. Offline, every window is sampled at once. Online,
+        window k is sampled from speaker window k only (the encoder attends within windows)
+        and decoded from the windows generated so far, the future left as zeros: no output
+        frame sees a later speaker or listener frame than its window's end.
+        """
+        self.eval()
+        single = next(iter(speaker.values())).dim() == 2
+        device = next(self.parameters()).device
+        x = {n: (v[None] if single else v).to(device).float() for n, v in speaker.items()}
+        generator = torch.Generator(device=device)
+        if seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(seed)
+        windows = self.speaker_windows(x)  # (B * n, W, L)
+        batch = next(iter(x.values())).shape[0]
+        n = windows.shape[0] // batch
+        s = self.sampling
+
+        def sample(w: torch.Tensor) -> torch.Tensor:  # (B * k, W, L) -> (S, B * k, W, L)
+            return self.diffusion.sample(w, num_samples, s.steps, s.eta, s.guidance, generator)
+
+        if not online:
+            face, emotion = self._decode(
+                from_windows(sample(windows).flatten(0, 1), num_samples * batch)
+            )
+        else:
+            per_clip = windows.reshape(batch, n, self.window, -1)
+            latents = torch.zeros(
+                num_samples * batch, n * self.window, per_clip.shape[-1], device=device
+            )
+            face_parts, emotion_parts = [], []
+            for k in range(n):
+                span = slice(k * self.window, (k + 1) * self.window)
+                latents[:, span] = sample(per_clip[:, k]).flatten(0, 1)  # rows s * B + b
+                f, e = self._decode(latents)
+                face_parts.append(f[:, span])
+                emotion_parts.append(e[:, span])
+            face, emotion = torch.cat(face_parts, 1), torch.cat(emotion_parts, 1)
+        # rows are sample-major (s * B + b): regroup as (B, S, T, ...)
+        face = face.reshape(num_samples, batch, *face.shape[1:]).transpose(0, 1)
+        emotion = emotion.reshape(num_samples, batch, *emotion.shape[1:]).transpose(0, 1)
+        return (face[0], emotion[0]) if single else (face, emotion)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: Path | str, **extra) -> None:
+        save_checkpoint(
+            path,
+            {
+                "mmt_config": dataclasses.asdict(self.mmt.cfg),
+                "denoiser_config": dataclasses.asdict(self.diffusion.cfg),
+                "num_train_timesteps": self.diffusion.scheduler.num_train_timesteps,
+                "sampling": dataclasses.asdict(self.sampling),
+                "state_dict": self.state_dict(),
+                **extra,
+            },
+        )
+
+    @staticmethod
+    def load(path: Path | str) -> ReactDiff:
+        """Rebuild from the file alone; a missing or unexpected tensor is an error."""
+        state = load_checkpoint(path)
+        mmt = MMT(MMTConfig(**state["mmt_config"]))
+        cfg = state["denoiser_config"]
+        cfg["width_mults"] = tuple(cfg["width_mults"])
+        diffusion = LatentDiffusion(
+            DenoiserConfig(**cfg), DDIMScheduler(state["num_train_timesteps"])
+        )
+        latent_dim = mmt.cfg.latent_dim
+        model = ReactDiff(
+            mmt,
+            Standardizer(torch.zeros(58), torch.ones(58)),
+            LatentTransform.identity(latent_dim),
+            diffusion,
+            Sampling(**state["sampling"]),
+        )
+        model.load_state_dict(state["state_dict"], strict=True)
+        return model.eval()

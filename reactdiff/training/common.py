@@ -1,0 +1,44 @@
+"""What both training stages share: loop settings from params, feature datasets, loss curves."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from reactdiff.atomic import atomic_path
+from reactdiff.config import Params, TrainParams
+from reactdiff.training.loop import LoopConfig
+
+
+def loop_config(params: Params, train: TrainParams) -> LoopConfig:
+    return LoopConfig(
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        lr=train.lr,
+        weight_decay=train.weight_decay,
+        betas=train.betas,
+        ema_decay=train.ema_decay,
+        grad_clip=train.grad_clip,
+        amp=train.amp,
+        seed=params.base.seed,
+        num_workers=train.num_workers,
+    )
+
+
+def feature_datasets(params: Params, streams: list[str]) -> tuple:
+    """(train, val) PairFeatureDatasets over the feature store."""
+    from reactdiff.features.dataset import PairFeatureDataset
+
+    return tuple(
+        PairFeatureDataset(params.features.out, split, streams, splits_dir=params.split.out)
+        for split in ("train", "val")
+    )
+
+
+def write_loss_csv(history: list[dict[str, float]], plots_dir: Path) -> None:
+    """Per-epoch train/val loss for `dvc plots show`."""
+    with atomic_path(Path(plots_dir) / "loss.csv") as tmp, tmp.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["epoch", "train_loss", "val_loss"])
+        for h in history:
+            w.writerow([h["epoch"], h["train_loss"], h["val_loss"]])

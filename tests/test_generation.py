@@ -1,0 +1,94 @@
+"""`reactdiff generate`: from a drop's clip or from loose speaker files, to REACT-format files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from reactdiff.cli import app
+from reactdiff.data.layout import ReactLayout
+
+
+@pytest.fixture
+def setup(tiny_reactdiff, tiny_drop_master, tmp_path):
+    params, folder, _ = tiny_reactdiff
+    import yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params.model_dump(mode="json", by_alias=True)))
+    rel = ReactLayout(tiny_drop_master).clips("test")[0]
+    return str(path), str(folder / "reactdiff.pt"), rel
+
+
+def _check_outputs(out, samples):
+    for i in range(samples):
+        emotion = pd.read_csv(out / f"reaction_{i:02d}.csv")
+        assert emotion.shape == (750, 25) and emotion.columns[0] == "AU1"
+        np.testing.assert_allclose(emotion.iloc[:, 17:].sum(axis=1), 1, atol=1e-4)
+        assert np.load(out / f"reaction_{i:02d}_3dmm.npy").shape == (750, 58)
+    assert (out / "reactions.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_generate_for_a_clip_of_the_drop(setup, tiny_drop_master, tmp_path):
+    params, model, rel = setup
+    out = tmp_path / "out"
+    args = [
+        "generate",
+        "--clip",
+        rel,
+        "--root",
+        str(tiny_drop_master),
+        "--out",
+        str(out),
+        "--samples",
+        "3",
+        "--seed",
+        "1",
+        "--model",
+        model,
+        "--params",
+        params,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    _check_outputs(out, 3)
+
+
+def test_generate_from_speaker_files(setup, tiny_drop_master, tmp_path):
+    params, model, rel = setup
+    layout = ReactLayout(tiny_drop_master)
+    files = [
+        "--speaker-audio",
+        str(layout.clip_path("test", rel, "audio")),
+        "--speaker-emotion",
+        str(layout.clip_path("test", rel, "emotion")),
+        "--speaker-3dmm",
+        str(layout.clip_path("test", rel, "3dmm")),
+    ]
+    out = tmp_path / "out"
+    common = ["--out", str(out), "--samples", "2", "--model", model, "--params", params, "--online"]
+    result = CliRunner().invoke(app, ["generate", *files, *common])
+    assert result.exit_code == 0, result.output
+    _check_outputs(out, 2)
+
+    missing = CliRunner().invoke(app, ["generate", *files[:2], *common])
+    assert missing.exit_code == 2 and "need --speaker-emotion, --speaker-3dmm" in missing.output
+
+
+def test_missing_model_is_a_clear_error(setup, tmp_path):
+    params, _, rel = setup
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--clip",
+            rel,
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(tmp_path / "nope.pt"),
+            "--params",
+            params,
+        ],
+    )
+    assert result.exit_code == 2 and "nope.pt: model not found" in result.output

@@ -1,0 +1,74 @@
+"""train_ddim on the tiny store, and the whole model's generation (offline and online)."""
+
+import json
+
+import pytest
+import torch
+
+from reactdiff.features.dataset import PairFeatureDataset
+from reactdiff.models.reactdiff import ReactDiff
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_reactdiff):
+    return tiny_reactdiff
+
+
+def _speaker(params, model):
+    test = PairFeatureDataset(
+        params.features.out, "test", model.streams, splits_dir=params.split.out
+    )
+    return test[0]["speaker"]
+
+
+def test_outputs(trained):
+    _, tmp, summary = trained
+    metrics = json.loads((tmp / "ddim.json").read_text())
+    assert metrics == summary and metrics["epochs"] == 2
+    assert (tmp / "plots_ddim" / "loss.csv").read_text().startswith("epoch,train_loss,val_loss")
+
+
+def test_every_trained_tensor_is_saved(trained):
+    _, tmp, _ = trained
+    model = ReactDiff.load(tmp / "reactdiff.pt")
+    state = torch.load(tmp / "reactdiff.pt", weights_only=False)["state_dict"]
+    assert set(model.state_dict()) == set(state)
+    assert any(k.startswith("diffusion.condition.") for k in state)  # the paper's code lost these
+    assert any(k.startswith("latent.") for k in state) and any(k.startswith("std3.") for k in state)
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_generate_shapes_format_and_seed(trained, online):
+    params, tmp, _ = trained
+    model = ReactDiff.load(tmp / "reactdiff.pt")
+    speaker = _speaker(params, model)
+    face, emotion = model.generate(speaker, num_samples=3, online=online, seed=11)
+    assert face.shape == (3, 750, 58) and emotion.shape == (3, 750, 25)
+    assert set(emotion[..., :15].unique().tolist()) <= {0.0, 1.0}
+    assert emotion[..., 15:17].abs().max() <= 1
+    assert torch.allclose(emotion[..., 17:].sum(-1), torch.ones(3, 750), atol=1e-5)
+    again = model.generate(speaker, num_samples=3, online=online, seed=11)
+    assert torch.equal(face, again[0])
+    assert not torch.equal(face[0], face[1])  # several different reactions
+
+
+def test_online_never_sees_the_future(trained):
+    params, tmp, _ = trained
+    model = ReactDiff.load(tmp / "reactdiff.pt")
+    speaker = _speaker(params, model)
+    changed = {k: v.clone() for k, v in speaker.items()}
+    for v in changed.values():
+        v[500:] += 5.0  # change the speaker from frame 500 on
+    face, _ = model.generate(speaker, num_samples=2, online=True, seed=3)
+    face_changed, _ = model.generate(changed, num_samples=2, online=True, seed=3)
+    assert torch.equal(face[:, :500], face_changed[:, :500])
+    assert not torch.equal(face[:, 500:], face_changed[:, 500:])
+
+
+def test_batched_generate(trained):
+    params, tmp, _ = trained
+    model = ReactDiff.load(tmp / "reactdiff.pt")
+    speaker = _speaker(params, model)
+    batch = {k: torch.stack([v, v]) for k, v in speaker.items()}
+    face, emotion = model.generate(batch, num_samples=2, seed=1)
+    assert face.shape == (2, 2, 750, 58) and emotion.shape == (2, 2, 750, 25)
