@@ -71,7 +71,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--steps", type=int, default=5, help="timed training steps")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    ap.add_argument("--batch-demo", type=int, default=load_params().ddim.train.batch_size)
+    ap.add_argument("--batch-demo", type=int, default=load_params().train_ddim.batch_size)
     ap.add_argument("--batch-paper", type=int, default=16)
     ap.add_argument("--sampling-steps", type=int, default=load_params().ddim.sampling_steps)
     args = ap.parse_args()

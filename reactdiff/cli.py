@@ -165,8 +165,13 @@ def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
     """Stage `evaluate`: every REACT metric for every method (baselines, models) on the test split."""
     import mlflow
 
-    from reactdiff.evaluation.stage import run_evaluate_stage
-    from reactdiff.tracking import stage_run
+    from reactdiff.evaluation.stage import CHAMPION_METHOD, run_evaluate_stage
+    from reactdiff.tracking import (
+        mlflow_name,
+        promote_champion,
+        registered_version_of,
+        stage_run,
+    )
 
     params = load_params(params_file)
     ev = params.evaluate
@@ -179,10 +184,27 @@ def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
     }
     with stage_run("evaluate", params, run_params):
         results, _ = run_evaluate_stage(params)
-        mlflow.log_metrics({f"{m}/{k}": v for m, row in results.items() for k, v in row.items()})
+        mlflow.log_metrics(
+            {f"{mlflow_name(m)}/{k}": v for m, row in results.items() for k, v in row.items()}
+        )
         for path in (ev.metrics_file, ev.report_file, ev.plot_file):
             mlflow.log_artifact(str(path), "evaluation")
+        champion = "no ReactDiff row evaluated"
+        if CHAMPION_METHOD in results:
+            t = params.train_ddim
+            version = registered_version_of(t.registered_name, t.model_out)
+            if version is None:
+                champion = f"{t.model_out} is not registered in this MLflow store"
+            else:
+                moved = promote_champion(
+                    t.registered_name, version, ev.metrics_file, CHAMPION_METHOD
+                )
+                champion = f"{t.registered_name} v{version} " + (
+                    "is the new champion" if moved else "did not beat the champion"
+                )
+            mlflow.set_tag("champion", champion)
     typer.echo(ev.report_file.read_text())
+    typer.echo(f"champion: {champion}")
 
 
 @app.command()
@@ -298,7 +320,7 @@ def _log_final(summary: dict) -> None:
 @app.command("train-mmt")
 @user_errors
 def train_mmt(
-    resume: Annotated[bool, typer.Option(help="continue from mmt.checkpoint")] = False,
+    resume: Annotated[bool, typer.Option(help="continue from train_mmt.checkpoint")] = False,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
     """Stage `train_mmt`: the MMT auto-encoder (stage 1). Under torchrun, trains with DDP."""
@@ -308,14 +330,14 @@ def train_mmt(
     from reactdiff.training.mmt_stage import load_mmt, run_train_mmt
 
     params = load_params(params_file)
-    m = params.mmt
+    m, t = params.mmt, params.train_mmt
     if _is_ddp_worker():
         run_train_mmt(params, resume=resume, progress=False)
         return
     run_params = {
         "scale": m.scale,
         **m.sizes.model_dump(),
-        **m.train.model_dump(),
+        **t.model_dump(mode="json"),
         "video_streams": ",".join(m.video_streams),
         "audio_streams": ",".join(m.audio_streams),
         "seed": params.base.seed,
@@ -327,17 +349,17 @@ def train_mmt(
         summary = run_train_mmt(params, resume=resume, on_epoch=_log_epoch)
         mlflow.log_text(summary.pop("val_emotion_ccc_per_dim"), "val_emotion_ccc_per_dim.json")
         _log_final(summary)
-        model, _ = load_mmt(m.model_out)
+        model, _ = load_mmt(t.model_out)
         version = log_registered_model(
-            model, "mmt", m.registered_name, [m.model_out, m.metrics_file, m.plots_dir / "loss.csv"]
+            model, "mmt", t.registered_name, t.model_out, [t.metrics_file, t.plots_dir / "loss.csv"]
         )
-    typer.echo(f"train_mmt: {summary} -> {m.model_out} (registered {m.registered_name} v{version})")
+    typer.echo(f"train_mmt: {summary} -> {t.model_out} (registered {t.registered_name} v{version})")
 
 
 @app.command("train-ddim")
 @user_errors
 def train_ddim(
-    resume: Annotated[bool, typer.Option(help="continue from ddim.checkpoint")] = False,
+    resume: Annotated[bool, typer.Option(help="continue from train_ddim.checkpoint")] = False,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
     """Stage `train_ddim`: the conditional latent DDIM (stage 2), MMT frozen. DDP under torchrun."""
@@ -346,14 +368,14 @@ def train_ddim(
     from reactdiff.training.ddim_stage import run_train_ddim
 
     params = load_params(params_file)
-    d = params.ddim
+    d, t = params.ddim, params.train_ddim
     if _is_ddp_worker():
         run_train_ddim(params, resume=resume, progress=False)
         return
     run_params = {
         "scale": d.scale,
         **d.sizes.model_dump(),
-        **d.train.model_dump(),
+        **t.model_dump(mode="json"),
         "num_train_timesteps": d.num_train_timesteps,
         "sampling_steps": d.sampling_steps,
         "eta": d.eta,
@@ -366,13 +388,14 @@ def train_ddim(
         summary = run_train_ddim(params, resume=resume, on_epoch=_log_epoch)
         _log_final(summary)
         version = log_registered_model(
-            ReactDiff.load(d.model_out),
+            ReactDiff.load(t.model_out),
             "reactdiff",
-            d.registered_name,
-            [d.model_out, d.metrics_file, d.plots_dir / "loss.csv"],
+            t.registered_name,
+            t.model_out,
+            [t.metrics_file, t.plots_dir / "loss.csv"],
         )
     typer.echo(
-        f"train_ddim: {summary} -> {d.model_out} (registered {d.registered_name} v{version})"
+        f"train_ddim: {summary} -> {t.model_out} (registered {t.registered_name} v{version})"
     )
 
 
@@ -413,7 +436,14 @@ def generate(
     where = (root or params.data.react_root, split, clip) if clip is not None else None
     try:
         written = generate_for_clip(
-            params, model or str(params.ddim.model_out), out, files, where, samples, online, seed
+            params,
+            model or str(params.train_ddim.model_out),
+            out,
+            files,
+            where,
+            samples,
+            online,
+            seed,
         )
     except ValueError as err:  # a missing input the model's streams need
         _fail(str(err))

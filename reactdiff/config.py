@@ -142,12 +142,29 @@ class ModelScale(_Strict):
     decoder_window: Annotated[int, Field(ge=0)] = 0  # decoder attention span; 0 = whole clip
 
 
+class _Scaled(_Strict):
+    """A group with named ``scales`` (demo, paper) of which ``scale`` picks one."""
+
+    @field_validator("scale", check_fields=False)
+    @classmethod
+    def _known_scale(cls, v: str, info) -> str:
+        scales = info.data.get("scales", {})
+        if scales and v not in scales:
+            raise ValueError(f"unknown scale {v!r}; defined: {sorted(scales)}")
+        return v
+
+
 class TrainParams(_Strict):
-    """Loop settings shared by both training stages."""
+    """A training stage's loop settings and outputs (groups train_mmt and train_ddim)."""
 
     epochs: PositiveInt
     batch_size: PositiveInt
     lr: Annotated[float, Field(gt=0)]
+    checkpoint: Path  # written every epoch; `--resume` continues from it
+    model_out: Path
+    metrics_file: Path
+    plots_dir: Path
+    registered_name: str  # the MLflow registered model
     weight_decay: Annotated[float, Field(ge=0)] = 5e-4
     betas: tuple[float, float] = (0.9, 0.999)
     ema_decay: Annotated[float, Field(ge=0, lt=1)] = 0.999
@@ -165,7 +182,7 @@ _PAPER = ModelScale(
 )
 
 
-class MMTParams(_Strict):
+class MMTParams(_Scaled):
     scales: dict[str, ModelScale] = {"demo": _DEMO, "paper": _PAPER}
     scale: str = "demo"
     video_streams: tuple[str, ...] = ("emotion", "3dmm")  # the first queries the others
@@ -179,20 +196,6 @@ class MMTParams(_Strict):
     }
     w_3dmm: Annotated[float, Field(ge=0)] = 10.0
     w_emotion: Annotated[float, Field(ge=0)] = 10.0
-    train: TrainParams = TrainParams(epochs=15, batch_size=16, lr=2e-3)
-    checkpoint: Path = Path("models/checkpoints/mmt.pt")
-    model_out: Path = Path("models/mmt.pt")
-    metrics_file: Path = Path("metrics/mmt.json")
-    plots_dir: Path = Path("plots/mmt")
-    registered_name: str = "reactdiff-mmt"
-
-    @field_validator("scale")
-    @classmethod
-    def _known_scale(cls, v: str, info) -> str:
-        scales = info.data.get("scales", {})
-        if scales and v not in scales:
-            raise ValueError(f"unknown scale {v!r}; defined: {sorted(scales)}")
-        return v
 
     @property
     def sizes(self) -> ModelScale:
@@ -219,7 +222,7 @@ _DDIM_PAPER = DDIMScale(
 )
 
 
-class DDIMParams(_Strict):
+class DDIMParams(_Scaled):
     num_train_timesteps: PositiveInt = 20
     sampling_steps: PositiveInt = 20
     eta: Annotated[float, Field(ge=0, le=1)] = 0.0
@@ -227,20 +230,6 @@ class DDIMParams(_Strict):
     guidance: Annotated[float, Field(ge=0)] = 1.0  # 1 = plain conditional sampling (paper)
     scales: dict[str, DDIMScale] = {"demo": _DDIM_DEMO, "paper": _DDIM_PAPER}
     scale: str = "demo"
-    train: TrainParams = TrainParams(epochs=20, batch_size=64, lr=1e-3)
-    checkpoint: Path = Path("models/checkpoints/ddim.pt")
-    model_out: Path = Path("models/reactdiff.pt")
-    metrics_file: Path = Path("metrics/ddim.json")
-    plots_dir: Path = Path("plots/ddim")
-    registered_name: str = "reactdiff"
-
-    @field_validator("scale")
-    @classmethod
-    def _known_scale(cls, v: str, info) -> str:
-        scales = info.data.get("scales", {})
-        if scales and v not in scales:
-            raise ValueError(f"unknown scale {v!r}; defined: {sorted(scales)}")
-        return v
 
     @model_validator(mode="after")
     def _steps_within_schedule(self) -> DDIMParams:
@@ -262,7 +251,14 @@ class EvaluateParams(_Strict):
     split: Literal["train", "val", "test"] = "test"
     samples: PositiveInt = 10
     methods: tuple[str, ...] = (
-        "GT", "B_Random", "B_Mime", "B_MeanSeq", "B_MeanFr", "ReactDiff", "ReactDiff_online"
+        "GT",
+        "B_Random",
+        "B_Mime",
+        "B_MeanSeq",
+        "B_MeanFr",
+        "ReactDiff (offline)",
+        "ReactDiff (online)",
+        "ReactDiff w/o diffusion",
     )
     device: Literal["cpu", "cuda"] = "cpu"
     metrics_file: Path = Path("metrics/eval.json")
@@ -283,7 +279,27 @@ class Params(_Strict):
     split: SplitParams = SplitParams()
     features: FeaturesParams = FeaturesParams()
     mmt: MMTParams = MMTParams()
+    train_mmt: TrainParams = TrainParams(
+        epochs=15,
+        batch_size=16,
+        lr=2e-3,
+        checkpoint=Path("models/checkpoints/mmt.pt"),
+        model_out=Path("models/mmt.pt"),
+        metrics_file=Path("metrics/mmt.json"),
+        plots_dir=Path("plots/mmt"),
+        registered_name="reactdiff-mmt",
+    )
     ddim: DDIMParams = DDIMParams()
+    train_ddim: TrainParams = TrainParams(
+        epochs=20,
+        batch_size=64,
+        lr=1e-3,
+        checkpoint=Path("models/checkpoints/ddim.pt"),
+        model_out=Path("models/reactdiff.pt"),
+        metrics_file=Path("metrics/ddim.json"),
+        plots_dir=Path("plots/ddim"),
+        registered_name="reactdiff",
+    )
     evaluate: EvaluateParams = EvaluateParams()
     tracking: TrackingParams = TrackingParams()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,11 @@ for _var, _value in {
     "DVC_NO_ANALYTICS": "1",
 }.items():
     os.environ.setdefault(_var, _value)
+
+
+def mlflow_name(name: str) -> str:
+    """A metric-key-safe name: MLflow refuses parentheses ("ReactDiff (online)")."""
+    return re.sub(r"[^\w\-. /]", "", name).strip()
 
 
 def tracking_uri(params: Params) -> str:
@@ -90,8 +96,14 @@ def stage_run(stage: str, params: Params, run_params: dict | None = None) -> Ite
             raise
 
 
-def log_registered_model(model, name: str, registered_name: str, files: list[Path]) -> str:
+def log_registered_model(
+    model, name: str, registered_name: str, model_file: Path, files: list[Path]
+) -> str:
     """Log ``model`` (MLflow's pytorch flavour) and register it; returns the new version.
+
+    ``model_file`` (the stage's output the model was loaded from) and ``files`` are logged as
+    artifacts, and the version is tagged with ``model_file``'s sha256 so that a later stage
+    can find the version of the file it evaluated (``registered_version_of``).
 
     Requirements are given, not inferred: inference imports the model in a subprocess, which
     is slow and would pin whatever happens to be installed. The model is pickled: MLflow's
@@ -107,12 +119,37 @@ def log_registered_model(model, name: str, registered_name: str, files: list[Pat
         serialization_format="pickle",
         pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "reactdiff"],
     )
-    for path in files:
+    for path in [model_file, *files]:
         mlflow.log_artifact(str(path), name)
-    return str(info.registered_model_version)
+    version = str(info.registered_model_version)
+    mlflow.MlflowClient().set_model_version_tag(
+        registered_name, version, FILE_TAG, file_sha256(model_file)
+    )
+    return version
+
+
+def file_sha256(path: Path | str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def registered_version_of(registered_name: str, path: Path | str) -> str | None:
+    """The registered version logged from exactly this model file (by its sha256), if any."""
+    from mlflow import MlflowClient
+
+    digest = file_sha256(path)
+    versions = MlflowClient().search_model_versions(f"name='{registered_name}'")
+    matches = [v for v in versions if v.tags.get(FILE_TAG) == digest]
+    return str(max(int(v.version) for v in matches)) if matches else None
 
 
 FRDIST_TAG = "FRDist"
+FILE_TAG = "file_sha256"  # ties a registered version to the model file it was logged from
 
 
 def promote_champion(

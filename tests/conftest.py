@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reactdiff.data.synthetic.drop import SynthSpec, write_drop
+from tests.helpers.params import params_with
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -62,31 +63,30 @@ def tiny_store_master(tiny_drop_master, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_reactdiff(tiny_store_master, tiny_drop_master, tmp_path_factory):
     """(params, folder, train_ddim summary) of a ReactDiff trained briefly on the tiny store."""
-    from reactdiff.config import parse_params
     from reactdiff.training.ddim_stage import run_train_ddim
     from reactdiff.training.mmt_stage import run_train_mmt
 
     tmp = tmp_path_factory.mktemp("ddim")
     train = {"epochs": 2, "batch_size": 8, "lr": 3e-3, "device": "cpu"}
-    params = parse_params(
+    params = params_with(
         {
             "features": {"out": str(tiny_store_master)},
             "split": {"out": str(tiny_drop_master)},
-            "mmt": {
-                "train": train,
+            "train_mmt": {
+                **train,
                 "checkpoint": str(tmp / "mmt_ckpt.pt"),
                 "model_out": str(tmp / "mmt.pt"),
                 "metrics_file": str(tmp / "mmt.json"),
                 "plots_dir": str(tmp / "plots_mmt"),
             },
-            "ddim": {
-                "train": train,
+            "train_ddim": {
+                **train,
                 "checkpoint": str(tmp / "ddim_ckpt.pt"),
                 "model_out": str(tmp / "reactdiff.pt"),
                 "metrics_file": str(tmp / "ddim.json"),
                 "plots_dir": str(tmp / "plots_ddim"),
-                "sampling_steps": 5,
             },
+            "ddim": {"sampling_steps": 5},
         }
     )
     run_train_mmt(params, progress=False)

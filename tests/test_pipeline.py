@@ -32,7 +32,10 @@ def test_dvc_repro_end_to_end(repo_copy):
     evaluation = json.loads((work / "metrics/eval.json").read_text())
     assert evaluation["B_MeanFr"]["FRSyn"] == 49 and evaluation["GT"]["FRDist"] == 0
     assert "| GT |" in (work / "reports/eval.md").read_text()
-    assert {"ReactDiff", "ReactDiff_online"} <= set(evaluation)
+    assert {"ReactDiff (offline)", "ReactDiff (online)", "ReactDiff w/o diffusion"} <= set(
+        evaluation
+    )
+    assert evaluation["ReactDiff w/o diffusion"]["FRDiv"] == 0
     lock = yaml.safe_load((work / "dvc.lock").read_text())
     assert set(lock["stages"]) == set(STAGES)
 
@@ -55,6 +58,9 @@ def test_dvc_repro_end_to_end(repo_copy):
     client = mlflow.MlflowClient()
     for name in ("reactdiff-mmt", "reactdiff"):
         assert [int(v.version) for v in client.search_model_versions(f"name='{name}'")] == [1]
+    champion = client.get_model_version_by_alias("reactdiff", "champion")
+    assert int(champion.version) == 1
+    assert float(champion.tags["FRDist"]) == evaluation["ReactDiff (offline)"]["FRDist"]
 
     shown = run(["dvc", "metrics", "show", "--json"], work, env)
     assert shown.returncode == 0 and "FRDist" in shown.stdout

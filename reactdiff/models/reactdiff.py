@@ -114,6 +114,16 @@ class ReactDiff(nn.Module):
         emotion = emotion.reshape(num_samples, batch, *emotion.shape[1:]).transpose(0, 1)
         return (face[0], emotion[0]) if single else (face, emotion)
 
+    @torch.no_grad()
+    def reconstruct(self, speaker: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The paper's "w/o diffusion" ablation: decode the speaker's own latent, no sampling.
+        Streams (B, T, d) -> 3DMM (B, T, 58), emotion (B, T, 25) in the challenge format."""
+        self.eval()
+        device = next(self.parameters()).device
+        x = {n: v.to(device).float() for n, v in speaker.items()}
+        face, emotion = self.mmt.decode(self.mmt.encode(x))
+        return self.std3.inverse(face.float()), postprocess_emotion(emotion.float())
+
     # ------------------------------------------------------------------ files
     def save(self, path: Path | str, **extra) -> None:
         save_checkpoint(

@@ -73,14 +73,14 @@ def run_train_ddim(
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, Any] | None:
     """Train; rank 0 writes the whole model (models/reactdiff.pt), metrics and plots."""
-    d = params.ddim
-    info = init_distributed(d.train.device)
+    d, t = params.ddim, params.train_ddim
+    info = init_distributed(t.device)
     try:
-        mmt, std3 = load_mmt(params.mmt.model_out)
+        mmt, std3 = load_mmt(params.train_mmt.model_out)
         mmt = mmt.to(info.device).eval().requires_grad_(False)
         train, val = feature_datasets(params, mmt.streams)
-        lis_tr, spk_tr = encode_split(mmt, train, d.train.batch_size, info.device)
-        lis_va, spk_va = encode_split(mmt, val, d.train.batch_size, info.device)
+        lis_tr, spk_tr = encode_split(mmt, train, t.batch_size, info.device)
+        lis_va, spk_va = encode_split(mmt, val, t.batch_size, info.device)
         latent = LatentTransform.fit(lis_tr)
         w = params.mmt.sizes.window_size
         torch.manual_seed(params.base.seed)  # same initial weights on every rank and rerun
@@ -90,8 +90,8 @@ def run_train_ddim(
             DDIMLoss(),
             _windows(latent, lis_tr, spk_tr, w),
             _windows(latent, lis_va, spk_va, w),
-            loop_config(params, d.train),
-            d.checkpoint,
+            loop_config(params, t),
+            t.checkpoint,
             info,
             progress=progress,
             on_epoch=on_epoch,
@@ -106,8 +106,8 @@ def run_train_ddim(
             trainer.ema.module.cpu(),
             Sampling(d.sampling_steps, d.eta, d.guidance),
         )
-        full.save(d.model_out, history=history)
-        write_loss_csv(history, d.plots_dir)
+        full.save(t.model_out, history=history)
+        write_loss_csv(history, t.plots_dir)
         metrics = {
             "epochs": len(history),
             "train_loss": history[-1]["train_loss"],
@@ -116,7 +116,7 @@ def run_train_ddim(
             "train_windows": len(trainer.train_loader.dataset),
             "parameters": sum(p.numel() for p in full.diffusion.parameters()),
         }
-        write_json(d.metrics_file, metrics)
+        write_json(t.metrics_file, metrics)
         return metrics
     finally:
         cleanup_distributed()

@@ -100,8 +100,8 @@ def run_train_mmt(
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, Any] | None:
     """Train; rank 0 writes the model, metrics and plots and returns the final metrics."""
-    m = params.mmt
-    info = init_distributed(m.train.device)
+    m, t = params.mmt, params.train_mmt
+    info = init_distributed(t.device)
     try:
         streams = [*m.video_streams, *m.audio_streams]
         train, val = feature_datasets(params, streams)
@@ -116,8 +116,8 @@ def run_train_mmt(
             loss,
             train,
             val,
-            loop_config(params, m.train),
-            m.checkpoint,
+            loop_config(params, t),
+            t.checkpoint,
             info,
             progress=progress,
             on_epoch=on_epoch,
@@ -126,9 +126,9 @@ def run_train_mmt(
         if not info.is_main:
             return None
         ema = trainer.ema.module
-        ccc, per_dim = val_emotion_ccc(ema, val, info, m.train.batch_size)
-        save_mmt(m.model_out, ema.cpu(), std3.cpu(), history, streams)
-        write_loss_csv(history, m.plots_dir)
+        ccc, per_dim = val_emotion_ccc(ema, val, info, t.batch_size)
+        save_mmt(t.model_out, ema.cpu(), std3.cpu(), history, streams)
+        write_loss_csv(history, t.plots_dir)
         metrics = {
             "epochs": len(history),
             "train_loss": history[-1]["train_loss"],
@@ -138,7 +138,7 @@ def run_train_mmt(
             "val_emotion_ccc": ccc,
             "parameters": sum(p.numel() for p in ema.parameters()),
         }
-        write_json(m.metrics_file, metrics)
+        write_json(t.metrics_file, metrics)
         return {**metrics, "val_emotion_ccc_per_dim": json.dumps(per_dim)}
     finally:
         cleanup_distributed()

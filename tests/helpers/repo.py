@@ -40,8 +40,8 @@ def tiny_params(path: Path, **data_overrides) -> None:
     params = yaml.safe_load(path.read_text())
     params["data"]["synthetic"].update(sessions=3, clips_per_session=1, workers=1)
     params["data"].update(data_overrides)
-    params["mmt"]["train"].update(epochs=2, batch_size=4)
-    params["ddim"]["train"].update(epochs=2, batch_size=16)
+    params["train_mmt"].update(epochs=2, batch_size=4)
+    params["train_ddim"].update(epochs=2, batch_size=16)
     params["ddim"]["sampling_steps"] = 4
     params["evaluate"]["samples"] = 3
     path.write_text(yaml.safe_dump(params, sort_keys=False))

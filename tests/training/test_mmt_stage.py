@@ -6,19 +6,19 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from reactdiff.config import parse_params
 from reactdiff.features.dataset import PairFeatureDataset
 from reactdiff.training.mmt_stage import load_mmt, run_train_mmt
+from tests.helpers.params import params_with
 
 
 @pytest.fixture
 def params(tiny_store_master, tiny_drop_master, tmp_path):
-    return parse_params(
+    return params_with(
         {
             "features": {"out": str(tiny_store_master)},
             "split": {"out": str(tiny_drop_master)},
-            "mmt": {
-                "train": {"epochs": 3, "batch_size": 4, "lr": 3e-3, "device": "cpu"},
+            "train_mmt": {
+                **{"epochs": 3, "batch_size": 4, "lr": 3e-3, "device": "cpu"},
                 "checkpoint": str(tmp_path / "ckpt.pt"),
                 "model_out": str(tmp_path / "mmt.pt"),
                 "metrics_file": str(tmp_path / "mmt.json"),

@@ -1,0 +1,89 @@
+"""Issue 6's acceptance check on a fresh synthetic drop: train both stages, evaluate, and print
+whether ReactDiff (offline) beats B_Random, B_MeanSeq and B_MeanFr on FRCorr and FRDist, has
+FRDiv > 0.01, and whether the w/o-diffusion ablation has FRDiv 0. Prints figures; asserts
+nothing (it is too slow for the test suite).
+
+    python benchmarks/acceptance.py [--sessions 8] [--clips 3] [--mmt-epochs 12] [--ddim-epochs 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from reactdiff.config import Params, parse_params
+from reactdiff.data.splits import run_split_stage
+from reactdiff.data.synthetic.drop import SynthSpec, write_drop
+from reactdiff.evaluation.stage import run_evaluate_stage
+from reactdiff.features.extract import run_features_stage
+from reactdiff.training.ddim_stage import run_train_ddim
+from reactdiff.training.mmt_stage import run_train_mmt
+
+BASELINES = ("B_Random", "B_MeanSeq", "B_MeanFr")
+OURS, ABLATION = "ReactDiff (offline)", "ReactDiff w/o diffusion"
+
+
+def _params(tmp: Path, root: Path, args: argparse.Namespace) -> Params:
+    raw = Params().model_dump(mode="json", by_alias=True)
+    raw["data"]["source"] = str(root)
+    raw["split"]["out"] = str(tmp / "splits")
+    raw["features"].update(out=str(tmp / "features"), workers=1)
+    for stage, epochs in (("train_mmt", args.mmt_epochs), ("train_ddim", args.ddim_epochs)):
+        raw[stage].update(
+            epochs=epochs,
+            checkpoint=str(tmp / f"{stage}.ckpt"),
+            model_out=str(tmp / f"{stage}.pt"),
+            metrics_file=str(tmp / f"{stage}.json"),
+            plots_dir=str(tmp / stage),
+        )
+    raw["evaluate"].update(
+        methods=[*BASELINES, OURS, ABLATION],
+        metrics_file=str(tmp / "eval.json"),
+        report_file=str(tmp / "eval.md"),
+        plot_file=str(tmp / "eval.png"),
+    )
+    return parse_params(raw)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--clips", type=int, default=3)
+    ap.add_argument("--mmt-epochs", type=int, default=12)
+    ap.add_argument("--ddim-epochs", type=int, default=12)
+    args = ap.parse_args()
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        root = write_drop(
+            tmp / "raw", SynthSpec(args.sessions, args.clips, seed=3, video=False), progress=False
+        )
+        params = _params(tmp, root, args)
+        run_split_stage(root, params.split.out)
+        run_features_stage(params, progress=False)
+        run_train_mmt(params, progress=False)
+        run_train_ddim(params, progress=False)
+        results, context = run_evaluate_stage(params, progress=False)
+    print(json.dumps(results, indent=1))
+    ours = results[OURS]
+    for b in BASELINES:
+        print(
+            f"FRCorr {OURS} > {b}: {ours['FRCorr'] > results[b]['FRCorr']} "
+            f"({ours['FRCorr']:.4f} vs {results[b]['FRCorr']:.4f})"
+        )
+        print(
+            f"FRDist {OURS} < {b}: {ours['FRDist'] < results[b]['FRDist']} "
+            f"({ours['FRDist']:.2f} vs {results[b]['FRDist']:.2f})"
+        )
+    print(f"FRDiv {OURS} > 0.01: {ours['FRDiv'] > 0.01} ({ours['FRDiv']:.4f})")
+    print(f"FRDiv {ABLATION} == 0: {results[ABLATION]['FRDiv'] == 0}")
+    print(f"{context['n']} test samples; {time.perf_counter() - start:.0f} s in all")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""A local Prefect stack for the deployments: server, work pools, deployments, workers.
+
+`make prefect-up` / `make prefect-down` call this, and so does the deployment test, so the
+way the stack is brought up is written once. Run from the repo root (where prefect.yaml is):
+
+    python -m flows.local up [--port 4200] [--workers cpu gpu]
+    python -m flows.local down
+
+The server keeps its database, and every process its log and pid file, in ``STATE_DIR``
+(`.prefect-local/`), apart from the ~/.prefect database that ephemeral runs use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+STATE_DIR = Path(".prefect-local")
+POOLS = ("cpu", "gpu")
+HEALTH_TIMEOUT_S = 90.0
+
+
+def api_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/api"
+
+
+def stack_env(port: int, state: Path) -> dict[str, str]:
+    """Environment of every stack process: this venv first, the server's URL, no analytics."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PREFECT_HOME"] = str((state / "home").resolve())
+    env["PREFECT_API_URL"] = api_url(port)
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["DO_NOT_TRACK"] = "true"
+    return env
+
+
+def _start(name: str, cmd: list[str], state: Path, env: dict[str, str]) -> subprocess.Popen:
+    """Start a long-running process in its own session (so `down` can stop its children too),
+    logging to ``state/<name>.log`` and recording its pid in ``state/<name>.pid``."""
+    pid_file = state / f"{name}.pid"
+    if pid_file.exists() and _alive(int(pid_file.read_text())):
+        raise RuntimeError(f"{name} is already running (pid {pid_file.read_text()}); run `down`")
+    with open(state / f"{name}.log", "ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    pid_file.write_text(str(proc.pid))
+    return proc
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the Prefect server exited ({server.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"the Prefect server at {url} is not healthy after {HEALTH_TIMEOUT_S} s")
+
+
+def _prefect(args: list[str], env: dict[str, str]) -> None:
+    """A one-shot `prefect` command; its output is shown only when it fails."""
+    done = subprocess.run(["prefect", *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"prefect {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+
+def up(port: int, workers: list[str], state: Path = STATE_DIR) -> None:
+    """Server on 127.0.0.1:``port`` (healthy), pools (one run at a time each), deployments,
+    one process worker per pool in ``workers``."""
+    state.mkdir(parents=True, exist_ok=True)
+    env = stack_env(port, state)
+    server = _start(
+        "server",
+        ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        state,
+        env,
+    )
+    try:
+        _wait_healthy(api_url(port), server, state / "server.log")
+        for pool in POOLS:
+            # concurrency 1: the flows share one DVC workspace, which DVC locks.
+            _prefect(["work-pool", "create", pool, "--type", "process", "--overwrite"], env)
+            _prefect(["work-pool", "set-concurrency-limit", pool, "1"], env)
+        _prefect(["--no-prompt", "deploy", "--all"], env)
+        for pool in workers:
+            _start(f"worker-{pool}", ["prefect", "worker", "start", "--pool", pool], state, env)
+    except BaseException:
+        down(state)
+        raise
+
+
+def down(state: Path = STATE_DIR) -> list[str]:
+    """Stop what `up` started (workers first), each by its recorded pid; returns their names."""
+    stopped = []
+    for pid_file in sorted(state.glob("*.pid"), key=lambda p: p.stem == "server"):
+        pid = int(pid_file.read_text())
+        if _alive(pid):
+            _stop_group(pid)
+            stopped.append(pid_file.stem)
+        pid_file.unlink()
+    return stopped
+
+
+def _stop_group(pid: int, grace_s: float = 15.0) -> None:
+    """SIGTERM the process group ``pid`` leads (it was started in its own session), then
+    SIGKILL it if it is still there after ``grace_s``."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # reap it when it is our child (the test's case)
+            os.killpg(pid, 0)
+            time.sleep(0.2)
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.local", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("up", help="start server, pools, deployments and workers")
+    start.add_argument("--port", type=int, default=4200)
+    start.add_argument("--workers", nargs="*", choices=POOLS, default=["cpu"])
+    sub.add_parser("down", help="stop the workers and the server")
+    args = parser.parse_args(argv)
+    if args.command == "down":
+        print("stopped:", ", ".join(down()) or "nothing was running")
+        return 0
+    up(args.port, args.workers)
+    print(
+        f"Prefect UI: http://127.0.0.1:{args.port}  (logs in {STATE_DIR}/)\n"
+        f"export PREFECT_API_URL={api_url(args.port)}\n"
+        "prefect deployment run 'reactdiff-pipeline/cpu'"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

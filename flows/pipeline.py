@@ -1,0 +1,239 @@
+"""The `reactdiff-pipeline` flow: the DVC stages of dvc.yaml, in order, one Prefect task each.
+
+Each task runs `dvc repro -s <stage>` (or `dvc exp run -S ... -s <stage>` when params are
+overridden) in the working directory, which must be the repo root, one at a time: DVC locks the
+workspace. The flow opens an MLflow parent run and hands its id to every stage through
+REACTDIFF_PARENT_RUN_ID, so each stage's own run is nested under it. A failed stage fails the
+parent run and the flow run with the stage's last stderr lines.
+
+    python -m flows.pipeline [--stages data validate] [--set train_mmt.epochs=2] [--data-source PATH]
+
+needs no server (Prefect's ephemeral mode); prefect.yaml deploys the same flow to work pools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.deployments import run_deployment
+from prefect.runtime import flow_run
+from prefect.states import State
+
+from flows.dvc import (
+    StageFailed,
+    dvc_command,
+    pipeline_stages,
+    run_streaming,
+    select_stages,
+    stage_env,
+)
+from reactdiff.config import PARAMS_FILE, load_params
+from reactdiff.tracking import git_commit, tracking_uri
+
+STAGE_RETRIES = 2
+
+
+def _retry_if_transient(task: object, task_run: object, state: State) -> bool:
+    """Prefect's retry_condition_fn: retry only what a retry can fix (see flows.dvc.is_transient)."""
+    err = state.result(raise_on_failure=False)
+    return isinstance(err, StageFailed) and err.transient
+
+
+@task(
+    task_run_name="{stage}",
+    retries=STAGE_RETRIES,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_retry_if_transient,
+    cache_policy=NO_CACHE,  # a stage has side effects; DVC decides what is up to date
+)
+def run_stage(
+    stage: str, overrides: Mapping[str, Any], parent_run_id: str | None, tracking: str | None
+) -> str:
+    """Run one DVC stage, streaming its output to the run logs; returns its status."""
+    logger = get_run_logger()
+    cmd = dvc_command(stage, overrides)
+    logger.info("$ %s", shlex.join(cmd))
+    output = run_streaming(cmd, Path.cwd(), stage_env(parent_run_id, tracking), logger.info)
+    if output.returncode != 0:
+        raise StageFailed(stage, output)
+    return output.status
+
+
+def _run_on_deployment(
+    deployment: str, stage: str, overrides: Mapping[str, Any], parent_run_id: str, tracking: str
+) -> str:
+    """Run one stage as a subflow of the `reactdiff-stage` deployment ``deployment``; wait."""
+    child = run_deployment(
+        deployment,
+        parameters={
+            "stage": stage,
+            "overrides": dict(overrides),
+            "parent_run_id": parent_run_id,
+            "tracking": tracking,
+        },
+        flow_run_name=stage,
+    )
+    if child.state is None or not child.state.is_completed():
+        message = child.state.message if child.state else "no state"
+        raise RuntimeError(f"stage {stage!r} on {deployment} ended {child.state_name}: {message}")
+    return f"ran on {deployment}"
+
+
+class ParentRun:
+    """The pipeline's MLflow run, made with the client API: stages log to it from other
+    processes, so it must not be this process's "active" run."""
+
+    def __init__(self, stages: list[str], overrides: Mapping[str, Any]) -> None:
+        params = load_params(PARAMS_FILE)
+        self.uri = tracking_uri(params)
+        self.client = MlflowClient(self.uri)
+        name = params.tracking.experiment
+        experiment = self.client.get_experiment_by_name(name)
+        experiment_id = (
+            experiment.experiment_id if experiment else self.client.create_experiment(name)
+        )
+        tags = {
+            "stage": "pipeline",
+            "stages": ",".join(stages),
+            "git_commit": git_commit(),
+            "prefect.flow_run_id": str(flow_run.id),
+            "prefect.flow_run_name": str(flow_run.name),
+        }
+        run = self.client.create_run(experiment_id, tags=tags, run_name="pipeline")
+        self.id = run.info.run_id
+        for key, value in overrides.items():
+            self.client.log_param(self.id, key, value)
+
+    def stage_done(self, stage: str, status: str) -> None:
+        self.client.set_tag(self.id, f"stage.{stage}", status)
+
+    def finish(self) -> None:
+        self.client.set_terminated(self.id, "FINISHED")
+
+    def fail(self, stage: str, error: BaseException) -> None:
+        """FAILED with the error as a tag; KILLED when the run was interrupted (cancelled)."""
+        self.stage_done(stage, "failed")
+        self.client.set_tag(self.id, "error", f"{type(error).__name__}: {error}"[:5000])
+        self.client.set_terminated(self.id, "FAILED" if isinstance(error, Exception) else "KILLED")
+
+
+def _merge_overrides(
+    overrides: Mapping[str, Any] | None, data_source: str | None
+) -> dict[str, Any]:
+    merged = dict(overrides or {})
+    if data_source is not None:
+        if merged.get("data.source", data_source) != data_source:
+            raise ValueError("data_source and overrides['data.source'] disagree; give one")
+        merged["data.source"] = data_source
+    return merged
+
+
+def _is_training(stage: str) -> bool:
+    """Training stages (train_mmt, train_ddim, ...) are the ones worth a GPU."""
+    return stage.startswith("train_")
+
+
+@flow(name="reactdiff-pipeline")
+def pipeline(
+    stages: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    data_source: str | None = None,
+    gpu_deployment: str | None = None,
+) -> dict[str, str]:
+    """Run DVC stages in dvc.yaml order under one MLflow parent run.
+
+    stages: the stages to run (default all). overrides: params.yaml values, e.g.
+    {"train_mmt.epochs": 2}; when given, each stage runs as a DVC experiment (`dvc exp run -S`).
+    data_source: sets data.source (a real REACT root), as an override. gpu_deployment: a
+    `reactdiff-stage` deployment (e.g. "reactdiff-stage/gpu") that runs the training stages
+    on its work pool while this flow waits; None runs every stage here.
+    Returns each stage's status: 'ran', 'up to date', 'restored from the run cache' or
+    'ran on <deployment>'.
+    """
+    selected = select_stages(pipeline_stages(Path.cwd()), stages)
+    sets = _merge_overrides(overrides, data_source)
+    parent = ParentRun(selected, sets)
+    statuses: dict[str, str] = {}
+    for stage in selected:
+        try:
+            if gpu_deployment and _is_training(stage):
+                status = _run_on_deployment(gpu_deployment, stage, sets, parent.id, parent.uri)
+            else:
+                status = run_stage(stage, sets, parent.id, parent.uri)
+        except BaseException as err:
+            parent.fail(stage, err)
+            raise
+        statuses[stage] = status
+        parent.stage_done(stage, status)
+    parent.finish()
+    return statuses
+
+
+@flow(name="reactdiff-stage")
+def stage_flow(
+    stage: str,
+    overrides: dict[str, Any] | None = None,
+    parent_run_id: str | None = None,
+    tracking: str | None = None,
+) -> str:
+    """One DVC stage on this worker (the `gpu` pool): what `pipeline` sends via gpu_deployment.
+
+    parent_run_id/tracking: the MLflow parent run and store to nest the stage's run under.
+    """
+    select_stages(pipeline_stages(Path.cwd()), [stage])
+    return run_stage(stage, overrides or {}, parent_run_id, tracking)
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.pipeline",
+        description="Run the DVC stages through the reactdiff-pipeline Prefect flow.",
+    )
+    parser.add_argument("--stages", nargs="+", metavar="STAGE", help="default: all, in order")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        type=_key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a params.yaml value, e.g. train_mmt.epochs=2 (runs a DVC experiment)",
+    )
+    parser.add_argument("--data-source", metavar="PATH", help="set data.source (a REACT root)")
+    args = parser.parse_args(argv)
+    try:  # before Prefect starts its temporary server (10 s) only to find a typo
+        select_stages(pipeline_stages(Path.cwd()), args.stages)
+    except (OSError, ValueError) as err:
+        parser.error(str(err))
+    try:
+        statuses = pipeline(
+            stages=args.stages,
+            overrides=dict(args.overrides or []),
+            data_source=args.data_source,
+        )
+    except StageFailed as failed:
+        print(f"error: {failed}", file=sys.stderr)
+        return 1
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("pipeline:", ", ".join(f"{s} {status}" for s, status in statuses.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""promote_champion: the `champion` alias moves only to a version with a lower FRDist."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from reactdiff.tracking import FRDIST_TAG, log_registered_model, promote_champion
+
+
+def _register(tmp_path, frdist: float | None) -> tuple[str, object]:
+    """A new version of `reactdiff` (a tiny module) and an eval.json with its FRDist."""
+    module = torch.nn.Linear(2, 1)
+    model_file = tmp_path / f"model_{len(list(tmp_path.glob('model_*.pt')))}.pt"
+    torch.save(module.state_dict(), model_file)
+    with mlflow.start_run():
+        version = log_registered_model(module, "model", "reactdiff", model_file, [])
+    metrics = tmp_path / f"eval_v{version}.json"
+    row = {"FRCorr": 0.1} if frdist is None else {"FRDist": frdist, "FRCorr": 0.1}
+    metrics.write_text(json.dumps({"GT": {"FRDist": 0.0}, "ReactDiff": row}))
+    return version, metrics
+
+
+def test_champion_moves_only_to_a_lower_frdist(tmp_path, mlflow_store):
+    mlflow.set_tracking_uri(mlflow_store)
+    client = MlflowClient()
+
+    def champion() -> str:
+        return str(client.get_model_version_by_alias("reactdiff", "champion").version)
+
+    v1, m1 = _register(tmp_path, 90.0)
+    assert promote_champion("reactdiff", v1, m1, "ReactDiff")  # the first version wins
+    v2, m2 = _register(tmp_path, 95.0)
+    assert not promote_champion("reactdiff", v2, m2, "ReactDiff")  # worse: stays on v1
+    assert champion() == v1
+    v3, m3 = _register(tmp_path, 90.0)
+    assert not promote_champion("reactdiff", v3, m3, "ReactDiff")  # a tie keeps v1
+    v4, m4 = _register(tmp_path, 80.5)
+    assert promote_champion("reactdiff", v4, m4, "ReactDiff")
+    assert champion() == v4
+    tags = {v: client.get_model_version("reactdiff", v).tags[FRDIST_TAG] for v in (v1, v2, v4)}
+    assert tags == {v1: "90.0", v2: "95.0", v4: "80.5"}
+
+    v5, m5 = _register(tmp_path, None)
+    with pytest.raises(ValueError, match="no FRDist for method 'ReactDiff'"):
+        promote_champion("reactdiff", v5, m5, "ReactDiff")
+    client.delete_model_version_tag("reactdiff", v4, FRDIST_TAG)
+    with pytest.raises(ValueError, match=r"reactdiff@champion \(v4\) has no FRDist tag"):
+        promote_champion("reactdiff", v3, m3, "ReactDiff")
+    assert champion() == v4
+
+
+def test_version_of_a_model_file(tmp_path, mlflow_store):
+    from reactdiff.tracking import registered_version_of
+
+    mlflow.set_tracking_uri(mlflow_store)
+    v1, _ = _register(tmp_path, 90.0)
+    v2, _ = _register(tmp_path, 80.0)
+    assert registered_version_of("reactdiff", tmp_path / "model_0.pt") == str(v1)
+    assert registered_version_of("reactdiff", tmp_path / "model_1.pt") == str(v2)
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"never registered")
+    assert registered_version_of("reactdiff", other) is None
