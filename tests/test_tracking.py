@@ -25,8 +25,15 @@ def _register(tmp_path, frdist: float | None) -> tuple[str, object]:
     return version, metrics
 
 
-def test_champion_moves_only_to_a_lower_frdist(tmp_path, mlflow_store):
+@pytest.fixture(autouse=True)
+def fresh_experiment(mlflow_store):
+    """Point the fluent API at this test's store; an earlier test's active experiment id
+    would otherwise leak in (MLflow caches it per process)."""
     mlflow.set_tracking_uri(mlflow_store)
+    mlflow.set_experiment("tracking-test")
+
+
+def test_champion_moves_only_to_a_lower_frdist(tmp_path):
     client = MlflowClient()
 
     def champion() -> str:
@@ -54,10 +61,9 @@ def test_champion_moves_only_to_a_lower_frdist(tmp_path, mlflow_store):
     assert champion() == v4
 
 
-def test_version_of_a_model_file(tmp_path, mlflow_store):
+def test_version_of_a_model_file(tmp_path):
     from reactdiff.tracking import registered_version_of
 
-    mlflow.set_tracking_uri(mlflow_store)
     v1, _ = _register(tmp_path, 90.0)
     v2, _ = _register(tmp_path, 80.0)
     assert registered_version_of("reactdiff", tmp_path / "model_0.pt") == str(v1)
