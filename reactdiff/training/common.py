@@ -35,6 +35,17 @@ def feature_datasets(params: Params, streams: list[str]) -> tuple:
     )
 
 
+def loss_summary(history: list[dict[str, float]]) -> dict[str, float]:
+    """The losses every training stage reports in its metrics file."""
+    return {
+        "epochs": len(history),
+        "train_loss": history[-1]["train_loss"],
+        "val_loss": history[-1]["val_loss"],
+        "val_loss_first_epoch": history[0]["val_loss"],
+        "val_loss_ratio": history[-1]["val_loss"] / history[0]["val_loss"],
+    }
+
+
 def write_loss_csv(history: list[dict[str, float]], plots_dir: Path) -> None:
     """Per-epoch train/val loss for `dvc plots show`."""
     with atomic_path(Path(plots_dir) / "loss.csv") as tmp, tmp.open("w", newline="") as f:

@@ -21,7 +21,12 @@ from reactdiff.diffusion.transform import LatentTransform
 from reactdiff.diffusion.windows import to_windows
 from reactdiff.models.mmt import MMT
 from reactdiff.models.reactdiff import ReactDiff, Sampling
-from reactdiff.training.common import feature_datasets, loop_config, write_loss_csv
+from reactdiff.training.common import (
+    feature_datasets,
+    loop_config,
+    loss_summary,
+    write_loss_csv,
+)
 from reactdiff.training.distributed import cleanup_distributed, init_distributed
 from reactdiff.training.loop import Trainer, to_device
 from reactdiff.training.mmt_stage import load_mmt
@@ -109,10 +114,7 @@ def run_train_ddim(
         full.save(t.model_out, history=history)
         write_loss_csv(history, t.plots_dir)
         metrics = {
-            "epochs": len(history),
-            "train_loss": history[-1]["train_loss"],
-            "val_loss": history[-1]["val_loss"],
-            "val_loss_first_epoch": history[0]["val_loss"],
+            **loss_summary(history),
             "train_windows": len(trainer.train_loader.dataset),
             "parameters": sum(p.numel() for p in full.diffusion.parameters()),
         }

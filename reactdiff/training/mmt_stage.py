@@ -17,7 +17,12 @@ from reactdiff.config import MMTParams, Params
 from reactdiff.models.mmt import MMT, MMTConfig
 from reactdiff.training.ccc import ccc_per_dim
 from reactdiff.training.checkpoint import save_checkpoint
-from reactdiff.training.common import feature_datasets, loop_config, write_loss_csv
+from reactdiff.training.common import (
+    feature_datasets,
+    loop_config,
+    loss_summary,
+    write_loss_csv,
+)
 from reactdiff.training.distributed import DistInfo, cleanup_distributed, init_distributed
 from reactdiff.training.loop import Trainer, to_device
 from reactdiff.training.standardize import Standardizer
@@ -130,11 +135,7 @@ def run_train_mmt(
         save_mmt(t.model_out, ema.cpu(), std3.cpu(), history, streams)
         write_loss_csv(history, t.plots_dir)
         metrics = {
-            "epochs": len(history),
-            "train_loss": history[-1]["train_loss"],
-            "val_loss": history[-1]["val_loss"],
-            "val_loss_first_epoch": history[0]["val_loss"],
-            "val_loss_ratio": history[-1]["val_loss"] / history[0]["val_loss"],
+            **loss_summary(history),
             "val_emotion_ccc": ccc,
             "parameters": sum(p.numel() for p in ema.parameters()),
         }
