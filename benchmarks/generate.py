@@ -42,7 +42,7 @@ def build(scale: str) -> tuple[ReactDiff, dict[str, int]]:
         Standardizer(torch.zeros(58), torch.ones(58)),
         LatentTransform.identity(m.sizes.latent_dim),
         make_latent_diffusion(d, m.sizes),
-        Sampling(d.sampling_steps, d.eta, d.guidance),
+        Sampling(d.sampling_steps, d.eta, d.guidance, d.clip_x0),
     )
     return model.eval(), dims
 

@@ -228,6 +228,7 @@ class DDIMParams(_Scaled):
     eta: Annotated[float, Field(ge=0, le=1)] = 0.0
     cfg_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0  # > 0: classifier-free guidance
     guidance: Annotated[float, Field(ge=0)] = 1.0  # 1 = plain conditional sampling (paper)
+    clip_x0: bool = True  # clip each step's predicted x0 to the range of the train latents
     scales: dict[str, DDIMScale] = {"demo": _DDIM_DEMO, "paper": _DDIM_PAPER}
     scale: str = "demo"
 

@@ -3,8 +3,13 @@
 A diffusers-style object: ``add_noise(x0, eps, t)``, ``set_timesteps(n)``, ``step(eps, t, x_t)``.
 It knows nothing of the network. Written here rather than taken from diffusers to avoid a large
 dependency for ~60 lines; the maths is that of ``diffusers.DDIMScheduler`` with
-``beta_schedule="squaredcos_cap_v2"``, ``clip_sample=False``, ``set_alpha_to_one=True`` and
+``beta_schedule="squaredcos_cap_v2"``, ``set_alpha_to_one=True`` and
 ``timestep_spacing="trailing"`` (sampling always starts at t = T - 1, whatever the step count).
+
+Like diffusers' ``clip_sample``, ``step`` can clip the predicted x0 (here to per-dimension bounds,
+the range of the train latents). It matters with T = 20: the cosine schedule ends at
+alpha-bar = 6e-6, so the first step divides the noise prediction's error by sqrt(6e-6) = 0.0025,
+and without the clip a sample starts hundreds of standard deviations off and never recovers.
 """
 
 from __future__ import annotations
@@ -70,13 +75,20 @@ class DDIMScheduler:
         x_t: torch.Tensor,
         eta: float = 0.0,
         generator: torch.Generator | None = None,
+        x0_range: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """x at the timestep after ``t`` in ``timesteps`` (DDIM eq. 12; eta = 0: deterministic)."""
+        """x at the timestep after ``t`` in ``timesteps`` (DDIM eq. 12; eta = 0: deterministic).
+
+        ``x0_range`` (low, high), broadcastable to ``x_t``: clip the predicted x0 to it (the
+        noise prediction itself is kept, as diffusers does by default).
+        """
         t = int(t)
         if t not in self._prev:
             raise ValueError(f"timestep {t} is not one of set_timesteps' {self.timesteps.tolist()}")
         abar_t, abar_prev = self._abar(t, x_t), self._abar(self._prev[t], x_t)
         x0_pred = (x_t - (1 - abar_t).sqrt() * eps_pred) / abar_t.sqrt()
+        if x0_range is not None:
+            x0_pred = torch.maximum(torch.minimum(x0_pred, x0_range[1]), x0_range[0])
         var = (1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev)
         sigma = eta * var.sqrt()
         x_prev = (

@@ -229,6 +229,7 @@ class LatentDiffusion(nn.Module):
         guidance: float = 1.0,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
+        x0_range: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """DDIM samples (S, N, W, L) for N speaker windows (N, W, L), S = ``num_samples``.
 
@@ -238,6 +239,7 @@ class LatentDiffusion(nn.Module):
         x_T. ``guidance`` = 1 is plain conditional sampling (the paper); otherwise
         eps = eps_null + guidance * (eps_cond - eps_null), which needs ``cfg_dropout`` > 0.
         ``generator`` (on the windows' device) draws x_T and, with ``eta`` > 0, the step noise.
+        ``x0_range`` (low, high), each (L,): clip every step's predicted x0 to it.
         """
         if guidance != 1.0 and self.null_cond is None:
             raise ValueError("guidance != 1 needs a model trained with cfg_dropout > 0")
@@ -259,7 +261,7 @@ class LatentDiffusion(nn.Module):
         x = noise.flatten(0, 1)
         for t in self.scheduler.timesteps.tolist():
             eps = self._predict(x, t, cond, guidance)
-            x = self.scheduler.step(eps, t, x, eta=eta, generator=generator)
+            x = self.scheduler.step(eps, t, x, eta=eta, generator=generator, x0_range=x0_range)
         return x.reshape(shape)
 
     def _predict(

@@ -28,6 +28,7 @@ class Sampling:
     steps: int = 20
     eta: float = 0.0
     guidance: float = 1.0
+    clip_x0: bool = True  # clip predicted x0 to the train latents' range (see DDIMScheduler)
 
 
 class ReactDiff(nn.Module):
@@ -88,9 +89,12 @@ class ReactDiff(nn.Module):
         batch = next(iter(x.values())).shape[0]
         n = windows.shape[0] // batch
         s = self.sampling
+        x0_range = self.latent.x0_range if s.clip_x0 else None
 
         def sample(w: torch.Tensor) -> torch.Tensor:  # (B * k, W, L) -> (S, B * k, W, L)
-            return self.diffusion.sample(w, num_samples, s.steps, s.eta, s.guidance, generator)
+            return self.diffusion.sample(
+                w, num_samples, s.steps, s.eta, s.guidance, generator, x0_range=x0_range
+            )
 
         if not online:
             face, emotion = self._decode(

@@ -109,7 +109,7 @@ def run_train_ddim(
             std3,
             latent,
             trainer.ema.module.cpu(),
-            Sampling(d.sampling_steps, d.eta, d.guidance),
+            Sampling(d.sampling_steps, d.eta, d.guidance, d.clip_x0),
         )
         full.save(t.model_out, history=history)
         write_loss_csv(history, t.plots_dir)

@@ -97,3 +97,33 @@ def test_sampling_with_an_oracle_recovers_x0(steps, eta):
 
     out = _sample(s, oracle, torch.randn(4, 50, 32, generator=g), steps, eta, seed=3)
     torch.testing.assert_close(out, x0, atol=1e-4, rtol=1e-4)
+
+
+
+def test_clipping_x0_keeps_a_poor_prediction_in_range_and_leaves_a_good_one_alone():
+    """At t = T - 1 alpha-bar is 6e-6: a noise prediction off by 0.1 puts x0 ~40 sd away."""
+    s = DDIMScheduler(20)
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(4, 50, 32, generator=g).clamp(-2, 2)
+    x0_range = (torch.full((32,), -2.0), torch.full((32,), 2.0))
+
+    def oracle(x_t, t):
+        abar = s.alphas_cumprod[t].float()
+        return (x_t - abar.sqrt() * x0) / (1 - abar).sqrt()
+
+    noise = torch.randn(4, 50, 32, generator=g)
+    s.set_timesteps(20)
+    t, t_next = s.timesteps[:2].tolist()
+    eps = oracle(noise, t) + 0.1
+    abar_next = s.alphas_cumprod[t_next].float()
+
+    def x0_of(x_next):  # the x0 that step() used, recovered from its output
+        return (x_next - (1 - abar_next).sqrt() * eps) / abar_next.sqrt()
+
+    assert x0_of(s.step(eps, t, noise)).abs().max() > 30
+    clipped = x0_of(s.step(eps, t, noise, x0_range=x0_range))
+    assert clipped.min() >= -2 - 1e-3 and clipped.max() <= 2 + 1e-3
+    x_t = noise.clone()  # the oracle's x0 lies in the range: clipping changes nothing
+    for t in s.timesteps.tolist():
+        x_t = s.step(oracle(x_t, t), t, x_t, x0_range=x0_range)
+    torch.testing.assert_close(x_t, x0, atol=1e-4, rtol=1e-4)

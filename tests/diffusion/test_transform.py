@@ -25,6 +25,17 @@ def test_fit_from_batches_equals_fit_from_the_whole():
     whole, streamed = LatentTransform.fit(x), LatentTransform.fit(iter(x.split(2)))
     torch.testing.assert_close(streamed.mean, whole.mean)
     torch.testing.assert_close(streamed.std, whole.std)
+    torch.testing.assert_close(streamed.low, whole.low)
+    torch.testing.assert_close(streamed.high, whole.high)
+
+
+def test_range_is_that_of_the_standardised_latents():
+    x = _latents(3)
+    tf = LatentTransform.fit(x)
+    low, high = tf.x0_range
+    z = tf(x).reshape(-1, 16)
+    torch.testing.assert_close(low, z.amin(0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(high, z.amax(0), atol=1e-5, rtol=0)
 
 
 def test_state_dict_restores_the_statistics():
@@ -33,6 +44,7 @@ def test_state_dict_restores_the_statistics():
     loaded.load_state_dict(tf.state_dict())
     x = _latents(2)
     assert torch.equal(loaded(x), tf(x))
+    assert torch.equal(loaded.low, tf.low) and torch.equal(loaded.high, tf.high)
 
 
 def test_fit_needs_data():

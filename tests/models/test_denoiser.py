@@ -111,6 +111,18 @@ def test_sample_shape_determinism_and_batching():
         model.sample(speaker, num_samples=2, noise=noise)
 
 
+def test_samples_stay_in_the_x0_range():
+    """The last DDIM step returns the predicted x0: clipped, it lies within the range."""
+    model = _model()
+    speaker = _windows(3, 0)
+    noise = torch.randn(2, 3, W, L, generator=torch.Generator().manual_seed(1))
+    free = model.sample(speaker, 2, steps=5, noise=noise)
+    low, high = torch.linspace(-1.0, -0.5, L), torch.linspace(0.5, 1.0, L)
+    clipped = model.sample(speaker, 2, steps=5, noise=noise, x0_range=(low, high))
+    assert ((free < low) | (free > high)).any()  # an untrained model leaves the range
+    assert (clipped >= low).all() and (clipped <= high).all()
+
+
 def test_guidance_zero_ignores_the_speaker():
     model = _model(cfg_dropout=0.3)
     noise = torch.randn(2, 3, W, L)
