@@ -1,4 +1,4 @@
-"""Dynamic time warping for FRDist: a pruned numba kernel (CPU) and a torch wavefront (any device).
+"""Dynamic time warping for FRDist: a screened numba kernel (CPU), a torch wavefront (any device).
 
 FRDist compares a generated reaction with each appropriate real listener reaction through three
 DTWs (AUs 0:15, valence/arousal 15:17, expressions 17:25), weighted 1/15, 1 and 1/8, and keeps the
@@ -6,29 +6,55 @@ minimum over the neighbours. Both paths reproduce ``tslearn.metrics.dtw`` (class
 squared Euclidean local cost, float64 accumulation, square root at the end) on float32 inputs, as
 the official REACT script casts with ``.astype(np.float32)``.
 
-The CPU kernel takes float32 or float64 arrays (holding float32 values). Local costs are computed
-in that dtype, the DP accumulates in float64. float64 is bit-identical to tslearn; float32 (the
-default, ~1.5x faster: twice the SIMD lanes, half the memory) differs by ~1e-9 relative (at most
-~1e-7), far inside the 1e-5 budget, and identical sequences still give exactly 0.
+**Exact kernel** (:func:`dtw3_abandon`). Local costs are computed in the input dtype, the DP
+accumulates in float64. float64 inputs are bit-identical to tslearn; float32 (the default)
+differs by ~1e-9 relative (at most ~1e-7), far inside the 1e-5 budget, and identical sequences
+still give exactly 0. The three groups share one pass over the DP matrix, swept by
+anti-diagonals so that every cell of a diagonal is independent (SIMD).
 
-The CPU kernel prunes work that cannot change the minimum:
+**Screen, then exact** (:func:`min_dtw_tasks`, float32 inputs). FRDist needs only the minimum
+over ~20 neighbours, whose DTWs typically lie within ~1% of each other (too close for early
+abandoning to save anything: at most ~1% of the cells even with the final minimum known in
+advance). So every neighbour is first *screened* by a cheaper float32 DP, and only those that
+can still be the minimum are recomputed with the exact kernel:
 
-* the three groups share one pass over the DP matrix, swept by anti-diagonals so that every cell of
-  a diagonal is independent (SIMD) and local costs are computed on the fly (no T x T buffer);
-* candidates are visited in order of their diagonal (no-warping) cost, an upper bound of the DTW;
-* a candidate is abandoned as soon as the lower bound ``sum_g w_g sqrt(min over two consecutive
-  anti-diagonals of the cumulative cost)`` exceeds the best value so far (every warping path
-  crosses one of two consecutive anti-diagonals, and costs only grow along a path).
+* the screen (:func:`_screen`) runs 8, 16, ... neighbours of a speaker as SIMD lanes against
+  one sample: rows follow the neighbours' time (lane data), columns the sample's time (one
+  value broadcast to all lanes), two rows per sweep, float32 accumulation (twice the lanes of
+  float64) and, for 0/1 AUs, a hardware popcount of int32 bit masks. Its local costs are the
+  very same float32 operations as the exact kernel's (the tests check that the kernel with
+  float64 accumulation reproduces the exact kernel bit for bit), so the screen differs from the
+  exact value only by the rounding of the DP additions. When a speaker's neighbour count
+  leaves a partial lane block, its last neighbours are screened the other way round, with the
+  speaker's samples as lanes (DTW is symmetric);
+* error bound: with nonnegative local costs, a DP computed with unit roundoff u stays within a
+  factor (1 ± u)^k of the exact-arithmetic DP on the same costs, k = 2T - 2 being the most
+  rounded additions on a path (induction over the cells: the min is exact, costs are >= 0).
+  For the float32 screen F and the float64 kernel E of a group this gives
+  ``F (1 - 2k 2^-24) - e <= E <= F (1 + 2k 2^-24) + e`` with ``e = (k + 1) 2^-124``: the
+  first-order term is k (2^-24 + 2^-53), the factor 2 is a safety margin and e covers
+  flush-to-zero; ±1.8e-4 at T = 750. With 0/1 AUs on both sides the AU group is exact (integer
+  costs, sums < 2^24). ``sqrt``, the weights and the sum are monotone in floating point, so
+  ``D_lo <= D <= D_hi`` for the weighted value D of every neighbour;
+* only neighbours with ``D_lo <= min over neighbours of D_hi`` are recomputed exactly (in order
+  of ``D_lo``, abandoning a DP as soon as its running lower bound passes the best value, and
+  reusing the exact AU group): an excluded neighbour has
+  ``D > D_lo > D_hi(best screened) >= D(best screened)``. The result is bit-identical to the
+  brute-force minimum of the exact kernel. On the benchmark workload exactly one neighbour per
+  sample is recomputed.
 
-Floating-point addition is monotone, so the lower bound never exceeds the computed DTW, and a
-candidate is abandoned only against an exactly computed value: the pruned minimum is
-bit-identical to the brute-force minimum of the same kernel. (How much it saves depends on the
-spread of the neighbours' DTWs: ~10% on the synthetic benchmark, where they are within ~20%.)
+The screen needs inputs that cannot overflow float32 (finite, ``|x| <= 2^40``) and T <= 80000;
+otherwise (and for float64 inputs) :func:`min_dtw_tasks` falls back to the exact kernel on every
+neighbour, ordered by the diagonal (no-warping) upper bound, with early abandoning.
 
-When both sequences of a pair have 0/1 AUs (real listener reactions, GT and mime baselines, the
-benchmark workload), the AU cost of a cell is the popcount of the XOR of 15-bit masks: the same
-integer as the sum of squares, at a fraction of the work (~1.5x per pair). Samples run on a thread
-pool; the kernels release the GIL.
+LLVM only vectorises the screen's lane loop if it knows the row buffers do not alias (see
+:class:`_NoAliasCompiler`); it uses 256-bit registers (AVX-512 ``zmm`` was measured slower on
+the benchmark machine). Measured there (2 cores, T = 750, binary AUs): the exact kernel costs
+~2 ms per pair (~10 cycles per DP cell), the screen ~0.55 ms per lane (~2.7 cycles per cell);
+with lane padding (~1.08 lanes per pair) and the exact recomputation, FRDist costs ~0.75 ms of
+CPU per (sample, neighbour) pair, 2.7x less than exact brute force with pruning (2.05 ms).
+With continuous AUs (15 more dimensions in the local cost) the gain is ~1.3x. Speakers run on
+a thread pool; the kernels release the GIL.
 """
 
 from __future__ import annotations
@@ -39,6 +65,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import torch
+from llvmlite import ir as llvm_ir
+from numba.core import types as nb_types
+from numba.core.compiler import Compiler
+from numba.extending import intrinsic
 
 #: (first dim, end dim, weight) of the three FRDist dimension groups.
 GROUPS: tuple[tuple[int, int, float], ...] = ((0, 15, 1 / 15), (15, 17, 1.0), (17, 25, 1 / 8))
@@ -46,38 +76,44 @@ N_DIMS = 25
 _G0, _G1 = 15, 17  # group boundaries, as literals for the kernels
 _W0, _W1, _W2 = 1 / 15, 1.0, 1 / 8
 _CHECK_EVERY = 50  # anti-diagonals between two abandon checks (each scans two diagonals)
-_NO_MASK = np.empty(0, dtype=np.int64)  # empty AU mask: AUs not 0/1, generic local cost
+_NO_MASK = np.empty(0, dtype=np.int32)  # empty AU mask: AUs not 0/1, generic local cost
+_LANE_BLOCK = 8  # screen lanes are padded to a multiple of this (one 256-bit float32 vector)
+_SCREEN_MAX_ABS = 2.0**40  # larger inputs could overflow the float32 screen: exact path
+_SCREEN_MAX_T = 80_000  # keeps the rounding bound 2 (2T - 2) 2^-24 below 1%
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _popcount16(x: int) -> int:
-    """Number of set bits of a value below 2**16 (SWAR, vectorizable)."""
-    x = x - ((x >> 1) & 0x5555)
-    x = (x & 0x3333) + ((x >> 2) & 0x3333)
-    x = (x + (x >> 4)) & 0x0F0F
-    return (x + (x >> 8)) & 0x1F
+@intrinsic
+def _popcount32(typingctx, x):  # numba intrinsic: (typing context, argument types)
+    """Number of set bits of an int32 (``llvm.ctpop``: one vpopcntd per vector with AVX-512)."""
+    sig = nb_types.int32(nb_types.int32)
+
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.ctpop", [llvm_ir.IntType(32)])
+        return builder.call(fn, args)
+
+    return sig, codegen
 
 
 @numba.njit(cache=True, nogil=True)
 def _local_costs(arev: np.ndarray, b: np.ndarray, off: int, jlo: int, jhi: int,
-                 cost: np.ndarray, amrev: np.ndarray, bm: np.ndarray) -> None:
+                 cost: np.ndarray, amrev: np.ndarray, bm: np.ndarray, skip_au: bool) -> None:
     """Squared distances of cells (T-1-off-j, j), j in [jlo, jhi], per group.
 
     Sums dimensions in order from 0.0, as tslearn does (bit-identical costs). Two dimensions per
     pass over contiguous 1-D slices: few enough pointers for LLVM to vectorize the inner loop,
     half the accumulator loads and stores of one dimension per pass. When both sequences have
     0/1 AUs (non-empty bit masks ``amrev``, ``bm``), the AU cost is the popcount of the XOR of
-    the masks: exactly the same sum of squares, 8 passes fewer.
+    the masks: exactly the same sum of squares, 8 passes fewer. ``skip_au``: no AU cost at all.
     """
     m = jhi - jlo + 1
-    first_group = 0
-    if amrev.shape[0] > 0 and bm.shape[0] > 0:
+    first_group = 1 if skip_au else 0
+    if not skip_au and amrev.shape[0] > 0 and bm.shape[0] > 0:
         first_group = 1
         ma = amrev[off + jlo:off + jhi + 1]
         mb = bm[jlo:jhi + 1]
         c0 = cost[0, jlo:jhi + 1]
         for t in range(m):
-            c0[t] = _popcount16(ma[t] ^ mb[t])
+            c0[t] = _popcount32(ma[t] ^ mb[t])
     for g, lo, hi in ((0, 0, _G0), (1, _G0, _G1), (2, _G1, N_DIMS)):
         if g < first_group:
             continue
@@ -141,20 +177,24 @@ def diagonal_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def dtw3_abandon(arev: np.ndarray, b: np.ndarray, threshold: float, bufs: np.ndarray,
-                 cost: np.ndarray, out: np.ndarray, amrev: np.ndarray, bm: np.ndarray) -> bool:
+                 cost: np.ndarray, out: np.ndarray, amrev: np.ndarray, bm: np.ndarray,
+                 au_sq: float = -1.0) -> bool:
     """Squared DTW of the three groups between a (time-reversed) and b, both (25, T).
 
     Writes the three squared costs to ``out`` and returns True, or returns False as soon as the
     weighted lower bound exceeds ``threshold`` (pass ``inf`` to never abandon).
     ``bufs`` is scratch (3, 3, T + 1), ``cost`` scratch (3, T); ``amrev`` (reversed) and ``bm``
     are the AU bit masks of 0/1 sequences (empty: not binary, see :func:`au_masks`).
+    ``au_sq`` >= 0: the AU group's squared DTW is already known exactly; it is not recomputed.
     """
     n = b.shape[1]
+    skip_au = au_sq >= 0.0
+    g0 = 1 if skip_au else 0
     bufs[:] = np.inf
     for d in range(2 * n - 1):
         jlo = max(0, d - n + 1)
         jhi = min(d, n - 1)
-        _local_costs(arev, b, n - 1 - d, jlo, jhi, cost, amrev, bm)
+        _local_costs(arev, b, n - 1 - d, jlo, jhi, cost, amrev, bm, skip_au)
         cur = d % 3
         p1 = (d + 2) % 3
         p2 = (d + 1) % 3
@@ -164,6 +204,8 @@ def dtw3_abandon(arev: np.ndarray, b: np.ndarray, threshold: float, bufs: np.nda
             continue
         m = jhi - jlo + 1
         for g in range(3):
+            if g < g0:
+                continue
             c = bufs[g, cur, jlo + 1:jhi + 2]
             up = bufs[g, p1, jlo + 1:jhi + 2]
             left = bufs[g, p1, jlo:jhi + 1]
@@ -175,7 +217,8 @@ def dtw3_abandon(arev: np.ndarray, b: np.ndarray, threshold: float, bufs: np.nda
             lb = np.empty(3)
             jlo1 = max(0, d - n)
             jhi1 = min(d - 1, n - 1)
-            for g in range(3):
+            lb[0] = au_sq
+            for g in range(g0, 3):
                 low = np.inf
                 for j in range(jlo, jhi + 1):
                     low = min(low, bufs[g, cur, j + 1])
@@ -187,6 +230,8 @@ def dtw3_abandon(arev: np.ndarray, b: np.ndarray, threshold: float, bufs: np.nda
     last = (2 * n - 2) % 3
     for g in range(3):
         out[g] = bufs[g, last, n]
+    if skip_au:
+        out[0] = au_sq
     return True
 
 
@@ -203,7 +248,7 @@ def _min_over_candidates(arev: np.ndarray, a: np.ndarray, amrev: np.ndarray,
     order = np.argsort(ub, kind="mergesort")
     best = np.inf
     out = np.empty(3)
-    no_mask = np.empty(0, dtype=np.int64)
+    no_mask = np.empty(0, dtype=np.int32)
     for c in order:
         j = cand[c]
         bm = lmasks[j] if lbinary[j] else no_mask
@@ -225,24 +270,351 @@ def _min_dtw_task(a: np.ndarray, amask: np.ndarray, listeners: np.ndarray, lmask
     return _min_over_candidates(arev, a, amrev, listeners, lmasks, lbinary, cand, bufs, cost)
 
 
+# --------------------------------------------------------------------------- float32 screen
+class _NoAliasCompiler(Compiler):
+    """Numba pipeline that declares a kernel's array arguments ``noalias`` to LLVM.
+
+    Without it, LLVM guards the vectorised lane loop with run-time overlap checks between the
+    arrays, hoists those checks out of the column loop over the whole row, where the load and
+    store ranges do overlap, and runs the scalar loop instead (4-6x slower). Callers must pass
+    distinct buffers for everything the kernel writes.
+    """
+
+    def define_pipelines(self) -> list:
+        self.state.flags.noalias = True
+        return super().define_pipelines()
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lane_sqdist(seq: np.ndarray, j: int, lanes: np.ndarray, i: int, lane: int, lo: int,
+                 hi: int) -> float:
+    """Squared distance over dims [lo, hi) of seq[j] and lanes[i, :, lane], summed from dim lo.
+
+    The same float32 operations as :func:`_local_costs` (``fl(b - a) = -fl(a - b)``, sum in
+    dimension order), so the screen's local costs equal the exact kernel's bit for bit.
+    """
+    x = seq[j, lo] - lanes[i, lo, lane]
+    c = x * x
+    for dim in range(lo + 1, hi):
+        x = seq[j, dim] - lanes[i, dim, lane]
+        c = c + x * x
+    return c
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lane_costs(seq: np.ndarray, smask: np.ndarray, j: int, lanes: np.ndarray,
+                lmask: np.ndarray, i: int, lane: int, binary: bool) -> tuple:
+    """Local costs (AU, VA, expressions) of row i of a lane against column j of the sequence.
+
+    ``binary``: AU cost from the bit masks (popcount: the same integer as the sum of squares).
+    Pass it as a literal inside vectorised loops (a run-time branch there defeats the vectoriser).
+    """
+    if binary:
+        c0 = np.float32(_popcount32(lmask[i, lane] ^ smask[j]))
+    else:
+        c0 = _lane_sqdist(seq, j, lanes, i, lane, 0, _G0)
+    return (c0, _lane_sqdist(seq, j, lanes, i, lane, _G0, _G1),
+            _lane_sqdist(seq, j, lanes, i, lane, _G1, N_DIMS))
+
+
+@numba.njit(cache=True, nogil=True, pipeline_class=_NoAliasCompiler)
+def _screen_rows(i: int, lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray,
+                 smask: np.ndarray, binary: bool, prev: tuple, cur: tuple, carry: tuple) -> None:
+    """DP rows i and i + 1 of all lanes and groups, from ``prev`` (row i - 1) to ``cur`` (i + 1).
+
+    ``prev``/``cur`` hold one (T + 1, lanes) buffer per group, index 0 being the j = -1 border.
+    Row i is kept in registers and three (lanes,) buffers per group in ``carry``: the cell to
+    the left in row i, the cell to the left in row i + 1 and the diagonal of row i + 1. Two rows
+    per sweep halve the row-buffer traffic and the per-column overhead (~10% faster than one).
+    The lane loop is innermost, so that it is vectorised. (The DP update is written out per
+    group: an inlined helper that stores into its array arguments blocks the vectoriser.)
+    """
+    p0, p1, p2 = prev
+    q0, q1, q2 = cur
+    a0, a1, a2, b0, b1, b2, d0, d1, d2 = carry
+    for lane in range(lanes.shape[2]):
+        a0[lane] = a1[lane] = a2[lane] = np.inf
+        b0[lane] = b1[lane] = b2[lane] = np.inf
+        d0[lane] = d1[lane] = d2[lane] = np.inf
+    q0[0] = q1[0] = q2[0] = np.inf
+    for j in range(seq.shape[0]):
+        if binary:
+            for lane in range(lanes.shape[2]):
+                c0, c1, c2 = _lane_costs(seq, smask, j, lanes, lmask, i, lane, True)
+                e0, e1, e2 = _lane_costs(seq, smask, j, lanes, lmask, i + 1, lane, True)
+                v = c0 + min(p0[j + 1, lane], p0[j, lane], a0[lane])
+                w = e0 + min(v, d0[lane], b0[lane])
+                a0[lane] = d0[lane] = v
+                b0[lane] = q0[j + 1, lane] = w
+                v = c1 + min(p1[j + 1, lane], p1[j, lane], a1[lane])
+                w = e1 + min(v, d1[lane], b1[lane])
+                a1[lane] = d1[lane] = v
+                b1[lane] = q1[j + 1, lane] = w
+                v = c2 + min(p2[j + 1, lane], p2[j, lane], a2[lane])
+                w = e2 + min(v, d2[lane], b2[lane])
+                a2[lane] = d2[lane] = v
+                b2[lane] = q2[j + 1, lane] = w
+        else:  # the same, with the AU cost from the 15 dimensions
+            for lane in range(lanes.shape[2]):
+                c0, c1, c2 = _lane_costs(seq, smask, j, lanes, lmask, i, lane, False)
+                e0, e1, e2 = _lane_costs(seq, smask, j, lanes, lmask, i + 1, lane, False)
+                v = c0 + min(p0[j + 1, lane], p0[j, lane], a0[lane])
+                w = e0 + min(v, d0[lane], b0[lane])
+                a0[lane] = d0[lane] = v
+                b0[lane] = q0[j + 1, lane] = w
+                v = c1 + min(p1[j + 1, lane], p1[j, lane], a1[lane])
+                w = e1 + min(v, d1[lane], b1[lane])
+                a1[lane] = d1[lane] = v
+                b1[lane] = q1[j + 1, lane] = w
+                v = c2 + min(p2[j + 1, lane], p2[j, lane], a2[lane])
+                w = e2 + min(v, d2[lane], b2[lane])
+                a2[lane] = d2[lane] = v
+                b2[lane] = q2[j + 1, lane] = w
+
+
+@numba.njit(cache=True, nogil=True)
+def _screen_first_row(lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray, smask: np.ndarray,
+                      binary: bool, cur: tuple) -> None:
+    """Row 0 alone (odd T): D(0, j) = c(0, j) + D(0, j - 1), as the DP computes it. Scalar, 1/T."""
+    for lane in range(lanes.shape[2]):
+        for j in range(seq.shape[0]):
+            c = _lane_costs(seq, smask, j, lanes, lmask, 0, lane, binary)
+            for g in range(3):
+                cur[g][j + 1, lane] = c[g] if j == 0 else c[g] + cur[g][j, lane]
+    for g in range(3):
+        cur[g][0] = np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def _screen(lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray, smask: np.ndarray,
+            binary: bool, out: np.ndarray) -> None:
+    """Squared per-group DTW of seq (T, 25) and each lane of lanes (T, 25, width): out (3, width).
+
+    The accumulation dtype is ``out``'s: float32 for the screen, float64 reproduces the exact
+    kernel bit for bit (used by the tests to check that the local costs are identical).
+    """
+    n, width = seq.shape[0], lanes.shape[2]
+    dt = out.dtype
+    prev = (np.full((n + 1, width), np.inf, dt), np.full((n + 1, width), np.inf, dt),
+            np.full((n + 1, width), np.inf, dt))
+    cur = (np.full((n + 1, width), np.inf, dt), np.full((n + 1, width), np.inf, dt),
+           np.full((n + 1, width), np.inf, dt))
+    carry = (np.empty(width, dt), np.empty(width, dt), np.empty(width, dt),
+             np.empty(width, dt), np.empty(width, dt), np.empty(width, dt),
+             np.empty(width, dt), np.empty(width, dt), np.empty(width, dt))
+    for g in range(3):
+        prev[g][0] = 0.0  # virtual cell (-1, -1): cell (0, 0) = its local cost, exactly
+    i = 0
+    if lanes.shape[0] % 2 == 1:
+        _screen_first_row(lanes, lmask, seq, smask, binary, cur)
+        prev, cur = cur, prev
+        i = 1
+    while i < lanes.shape[0]:
+        _screen_rows(i, lanes, lmask, seq, smask, binary, prev, cur, carry)
+        prev, cur = cur, prev
+        i += 2
+    for g in range(3):
+        out[g] = prev[g][n]
+
+
+@numba.njit(cache=True, nogil=True)
+def _to_lanes(listeners: np.ndarray, lmasks: np.ndarray, cand: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates listeners[cand] (25, T) as lanes (T, 25, width) and int32 AU masks (T, width).
+
+    width is len(cand) rounded up to a multiple of ``_LANE_BLOCK`` (a partial vector would run
+    the scalar loop); padding lanes repeat the last candidate and are ignored.
+    """
+    m = cand.shape[0]
+    n = listeners.shape[2]
+    width = (m + _LANE_BLOCK - 1) // _LANE_BLOCK * _LANE_BLOCK
+    lanes = np.empty((n, N_DIMS, width), dtype=np.float32)
+    lmask = np.zeros((n, width), dtype=np.int32)
+    for lane in range(width):
+        j = cand[min(lane, m - 1)]
+        for dim in range(N_DIMS):
+            for t in range(n):
+                lanes[t, dim, lane] = listeners[j, dim, t]
+        for t in range(n):
+            lmask[t, lane] = lmasks[j, t]
+    return lanes, lmask
+
+
+@numba.njit(cache=True, nogil=True)
+def _screen_bounds(sq: float, steps: int, exact: bool) -> tuple[float, float]:
+    """Interval holding the exact kernel's squared DTW of a group, from its float32 screen ``sq``.
+
+    See the module docstring: relative 2 steps 2^-24 (steps = 2T - 2 roundings on a path; the
+    first-order bound of the float32 and float64 DP errors together is steps (2^-24 + 2^-53))
+    plus an absolute (steps + 1) 2^-124 for flush-to-zero. ``exact``: integer AU costs, the
+    screen is exact.
+    """
+    if exact:
+        return sq, sq
+    rel = 2.0 * steps * 2.0**-24
+    slack = (steps + 1) * 2.0**-124
+    return max(0.0, sq * (1.0 - rel) - slack), sq * (1.0 + rel) + slack
+
+
+@numba.njit(cache=True, nogil=True)
+def _screen_speaker(samples: np.ndarray, smasks: np.ndarray, sbinary: np.ndarray,
+                    rows: np.ndarray, listeners: np.ndarray, lmasks: np.ndarray,
+                    lbinary: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """float32 screen of every (sample rows[r], listener cand[c]) pair: (len(rows), len(cand), 3).
+
+    Tiles of one sample (broadcast) against 8 neighbours (lanes). The last m mod 8 neighbours
+    would leave lanes empty in every sample's tile; when cheaper, they are screened the other
+    way round, the speaker's samples as lanes against one neighbour at a time (DTW is
+    symmetric, and the local costs are the same up to the sign of the differences).
+    """
+    n = samples.shape[2]
+    n_rows, m = rows.shape[0], cand.shape[0]
+    f = np.empty((n_rows, m, 3), dtype=np.float32)
+    rest = m % _LANE_BLOCK
+    rows_width = (n_rows + _LANE_BLOCK - 1) // _LANE_BLOCK * _LANE_BLOCK
+    by_sample = m - rest if rest * rows_width < n_rows * _LANE_BLOCK else m
+    seq = np.empty((n, N_DIMS), dtype=np.float32)
+    smask = np.zeros(n, dtype=np.int32)
+    if by_sample > 0:
+        lanes, lmask = _to_lanes(listeners, lmasks, cand[:by_sample])
+        out = np.empty((3, lanes.shape[2]), dtype=np.float32)
+        binary = lbinary[cand[:by_sample]].all()
+        for r in range(n_rows):
+            u = rows[r]
+            seq[:] = samples[u].T
+            smask[:] = smasks[u]
+            _screen(lanes, lmask, seq, smask, binary and sbinary[u], out)
+            f[r, :by_sample] = out[:, :by_sample].T
+    if by_sample < m:
+        lanes, lmask = _to_lanes(samples, smasks, rows)
+        out = np.empty((3, lanes.shape[2]), dtype=np.float32)
+        binary = sbinary[rows].all()
+        for c in range(by_sample, m):
+            j = cand[c]
+            seq[:] = listeners[j].T
+            smask[:] = lmasks[j]
+            _screen(lanes, lmask, seq, smask, binary and lbinary[j], out)
+            f[:, c] = out[:, :n_rows].T
+    return f
+
+
+@numba.njit(cache=True, nogil=True)
+def _min_speaker(samples: np.ndarray, smasks: np.ndarray, sbinary: np.ndarray, rows: np.ndarray,
+                 listeners: np.ndarray, lmasks: np.ndarray, lbinary: np.ndarray,
+                 cand: np.ndarray, result: np.ndarray) -> None:
+    """result[r] = min over listeners cand of D(samples[rows[r]], .), screened (module docstring).
+
+    All samples of one speaker share the neighbours. float32 inputs only.
+    """
+    n = samples.shape[2]
+    m = cand.shape[0]
+    steps = 2 * n - 2
+    f = _screen_speaker(samples, smasks, sbinary, rows, listeners, lmasks, lbinary, cand)
+    lo = np.empty(m)
+    hi = np.empty(m)
+    bufs = np.empty((3, 3, n + 1))
+    cost = np.empty((3, n), dtype=np.float32)
+    out = np.empty(3)
+    no_mask = np.empty(0, dtype=np.int32)
+    for r in range(rows.shape[0]):
+        u = rows[r]
+        for c in range(m):
+            exact_au = sbinary[u] and lbinary[cand[c]]  # 0/1 AUs: integer costs, exact screen
+            lo0, hi0 = _screen_bounds(np.float64(f[r, c, 0]), steps, exact_au)
+            lo1, hi1 = _screen_bounds(np.float64(f[r, c, 1]), steps, False)
+            lo2, hi2 = _screen_bounds(np.float64(f[r, c, 2]), steps, False)
+            if math.isfinite(hi0 + hi1 + hi2):
+                lo[c] = _combine(lo0, lo1, lo2)
+                hi[c] = _combine(hi0, hi1, hi2)
+            else:  # cannot happen for eligible inputs; recompute rather than trust it
+                lo[c], hi[c] = 0.0, np.inf
+        # exact recomputation of the neighbours that can still be the minimum
+        arev = np.ascontiguousarray(samples[u][:, ::-1])
+        amrev = np.ascontiguousarray(smasks[u][::-1]) if sbinary[u] else no_mask
+        best = np.inf
+        limit = hi.min()
+        for c in np.argsort(lo, kind="mergesort"):
+            if lo[c] > min(best, limit):
+                break
+            j = cand[c]
+            bm = lmasks[j] if lbinary[j] else no_mask
+            au_sq = np.float64(f[r, c, 0]) if sbinary[u] and lbinary[j] else -1.0
+            if dtw3_abandon(arev, listeners[j], min(best, limit), bufs, cost, out, amrev, bm,
+                            au_sq):
+                best = min(best, _combine(out[0], out[1], out[2]))
+        result[r] = best
+
+
+def dtw3_lanes(a: np.ndarray, listeners: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    """Squared per-group DTW of one (25, T) sequence against (m, 25, T) ones with the screen kernel.
+
+    float32 inputs; ``dtype`` is the accumulation (float32: the screen, float64: bit-identical to
+    :func:`dtw3_pairs`). Returns (m, 3) float64.
+    """
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    listeners = np.ascontiguousarray(listeners, dtype=np.float32)
+    amask, abin = au_masks(a)
+    lmasks, lbin = au_masks(listeners)
+    lanes, lmask = _to_lanes(listeners, lmasks, np.arange(len(listeners)))
+    out = np.empty((3, lanes.shape[2]), dtype=dtype)
+    _screen(lanes, lmask, np.ascontiguousarray(a.T), amask.astype(np.int32),
+            bool(abin and lbin.all()), out)
+    return out[:, :len(listeners)].T.astype(np.float64)
+
+
 def au_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """AU bit masks (..., T) int64 of (..., 25, T) sequences, and whether each one has 0/1 AUs."""
+    """AU bit masks (..., T) int32 of (..., 25, T) sequences, and whether each one has 0/1 AUs."""
     au = x[..., :_G0, :]
     binary = ((au == 0) | (au == 1)).all(axis=(-1, -2))
-    bits = (1 << np.arange(_G0, dtype=np.int64))[:, None]
-    return ((au == 1) * bits).sum(axis=-2).astype(np.int64), binary
+    bits = (1 << np.arange(_G0, dtype=np.int32))[:, None]
+    return ((au == 1) * bits).sum(axis=-2, dtype=np.int32), binary
+
+
+def screen_eligible(samples: np.ndarray, listeners: np.ndarray) -> bool:
+    """Whether :func:`min_dtw_tasks` may screen: float32, equal lengths, nothing that overflows."""
+    if samples.dtype != np.float32 or listeners.dtype != np.float32:
+        return False
+    if samples.shape[-1] != listeners.shape[-1] or samples.shape[-1] > _SCREEN_MAX_T:
+        return False
+    for x in (samples, listeners):  # NaN fails the comparisons too
+        if not (x.max(initial=0.0) <= _SCREEN_MAX_ABS and -x.min(initial=0.0) <= _SCREEN_MAX_ABS):
+            return False
+    return True
 
 
 def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray,
-                  indptr: np.ndarray, indices: np.ndarray, threads: int | None = None) -> np.ndarray:
+                  indptr: np.ndarray, indices: np.ndarray, threads: int | None = None,
+                  screen: bool = True) -> np.ndarray:
     """For each sample u (25, T), min over listeners j in row owner[u] of the CSR matrix of D.
 
-    samples (U, 25, T) and listeners (N, 25, T) share a dtype (see module docstring). Tasks run
-    on a thread pool (the kernel releases the GIL), one task per sample.
+    samples (U, 25, T) and listeners (N, 25, T) share a dtype (see module docstring). float32
+    inputs are screened (``screen`` False forces the exact kernel on every neighbour; the result
+    is the same bit for bit). Tasks run on a thread pool (the kernels release the GIL): one per
+    speaker when screening (its samples share the neighbour lanes), else one per sample.
     """
     threads = threads or numba.get_num_threads()
     smasks, sbinary = au_masks(samples)
     lmasks, lbinary = au_masks(listeners)
+    result = np.empty(samples.shape[0])
+    if screen and screen_eligible(samples, listeners):
+        order = np.argsort(owner, kind="stable")
+        bounds = np.flatnonzero(np.diff(owner[order])) + 1
+        groups = [g for g in np.split(order, bounds) if len(g)]
+
+        def speaker_task(rows: np.ndarray) -> None:
+            k = owner[rows[0]]
+            cand = indices[indptr[k]:indptr[k + 1]]
+            values = np.empty(len(rows))
+            if len(cand):
+                _min_speaker(samples, smasks, sbinary, rows, listeners, lmasks, lbinary, cand,
+                             values)
+            else:
+                values[:] = np.inf
+            result[rows] = values
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(speaker_task, groups))
+        return result
 
     def task(u: int) -> float:
         k = owner[u]

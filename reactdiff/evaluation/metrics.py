@@ -5,7 +5,7 @@ Each function reproduces the official challenge script (quirks included, see
 python float. Shapes: pred (N, S, T, 25), listener and speaker (N, T, 25), neighbours (N, N) 0/1.
 
 Speed comes from doing less work: CCC moments of all (sample, neighbour) pairs as matrix
-products, FRDiv/FRDvs from centred sums (no pairwise distances), a pruned numba DTW for FRDist
+products, FRDiv/FRDvs from centred sums (no pairwise distances), a screened numba DTW for FRDist
 (see :mod:`reactdiff.evaluation.dtw`), all TLCC lags in one kernel, identical samples of a speaker
 computed once, and work chunked over speakers so memory stays bounded.
 """
@@ -190,8 +190,9 @@ def fr_dist(pred: Any, listener: Any, neighbours: Any, device: str | None = None
             progress: bool = False, backend: str | None = None) -> float:
     """FRDist: mean over speakers of the sum over samples of the min DTW over neighbours.
 
-    ``device`` None or "cpu": pruned numba kernel (same minimum as brute force; float32 local
-    costs, ~1e-9 relative to tslearn). Any other torch device (e.g. "cuda"):
+    ``device`` None or "cpu": numba kernels, every neighbour screened by a float32 DP and only
+    the possible minima recomputed exactly (the same minimum as brute force, bit for bit; float32
+    local costs, ~1e-9 relative to tslearn). Any other torch device (e.g. "cuda"):
     brute-force batched anti-diagonal wavefront on that device. ``backend`` ("numba" or "torch")
     overrides the choice, e.g. to run the torch wavefront on CPU tensors.
     """
