@@ -373,14 +373,9 @@ def train_ddim(
         run_train_ddim(params, resume=resume, progress=False)
         return
     run_params = {
-        "scale": d.scale,
+        **d.model_dump(exclude={"scales"}),  # schedule, sampling (clip_x0 too) and scale
         **d.sizes.model_dump(),
         **t.model_dump(mode="json"),
-        "num_train_timesteps": d.num_train_timesteps,
-        "sampling_steps": d.sampling_steps,
-        "eta": d.eta,
-        "cfg_dropout": d.cfg_dropout,
-        "guidance": d.guidance,
         "seed": params.base.seed,
         "resume": resume,
     }

@@ -271,15 +271,8 @@ def fr_syn(pred: Any, speaker: Any, samples: str = "first") -> float:
         raise ValueError(f"samples must be 'first' or 'all', got {samples!r}")
     total = 0
     for sl in _chunks(p.shape[0]):
-        reps_all, owner, weight = [], [], []
-        for k in range(sl.start, sl.stop):
-            pk = _f32(p[k])
-            reps, inverse = unique_samples(pk)
-            reps_all.append(pk[reps])
-            owner.extend([k] * len(reps))
-            weight.extend(np.bincount(inverse, minlength=len(reps)).tolist())
-        offsets = tlcc_offsets(np.concatenate(reps_all), sp, np.asarray(owner, dtype=np.int64))
-        total += int(np.dot(offsets, np.asarray(weight, dtype=np.int64)))
+        reps, owner, weight = _chunk_tasks(p, sl)
+        total += int(np.dot(tlcc_offsets(reps, sp, owner), weight.astype(np.int64)))
     return total / (p.shape[0] * p.shape[1])
 
 
