@@ -18,24 +18,27 @@ abandoning to save anything: at most ~1% of the cells even with the final minimu
 advance). So every neighbour is first *screened* by a cheaper float32 DP, and only those that
 can still be the minimum are recomputed with the exact kernel:
 
-* the screen (:func:`_screen`) runs 8, 16, ... neighbours of a speaker as SIMD lanes against
-  one sample: rows follow the neighbours' time (lane data), columns the sample's time (one
-  value broadcast to all lanes), two rows per sweep, float32 accumulation (twice the lanes of
-  float64) and, for 0/1 AUs, a hardware popcount of int32 bit masks. Its local costs are the
-  very same float32 operations as the exact kernel's (the tests check that the kernel with
-  float64 accumulation reproduces the exact kernel bit for bit), so the screen differs from the
-  exact value only by the rounding of the DP additions. When a speaker's neighbour count
+* the screen (:func:`_screen`) runs the neighbours of a speaker as SIMD lanes against one
+  sample, in blocks of 8 (one 256-bit float32 vector): rows follow the neighbours' time (lane
+  data), columns the sample's time (one value broadcast to all lanes), two rows per sweep,
+  float32 accumulation (twice the lanes of float64), squares added by fused multiply-adds
+  and, for 0/1 AUs, a hardware popcount of int32 bit masks. When a speaker's neighbour count
   leaves a partial lane block, its last neighbours are screened the other way round, with the
   speaker's samples as lanes (DTW is symmetric);
-* error bound: with nonnegative local costs, a DP computed with unit roundoff u stays within a
-  factor (1 ± u)^k of the exact-arithmetic DP on the same costs, k = 2T - 2 being the most
-  rounded additions on a path (induction over the cells: the min is exact, costs are >= 0).
-  For the float32 screen F and the float64 kernel E of a group this gives
-  ``F (1 - 2k 2^-24) - e <= E <= F (1 + 2k 2^-24) + e`` with ``e = (k + 1) 2^-124``: the
-  first-order term is k (2^-24 + 2^-53), the factor 2 is a safety margin and e covers
-  flush-to-zero; ±1.8e-4 at T = 750. With 0/1 AUs on both sides the AU group is exact (integer
-  costs, sums < 2^24). ``sqrt``, the weights and the sum are monotone in floating point, so
-  ``D_lo <= D <= D_hi`` for the weighted value D of every neighbour;
+* error bound: a local cost is a sum of d <= 15 squares, each >= 0, so both kernels compute
+  it within a relative (d + 2) u of the exact real cost (u = 2^-24: a rounding of the
+  difference, one of the square or the fused add, d - 1 of the sum), and the two differ by
+  a relative 2 (d + 2) u <= 34 u at most. With nonnegative local costs, a DP computed with
+  unit roundoff u stays within a factor (1 ± u)^k of the exact-arithmetic DP on the same
+  costs, k = 2T - 2 being the most rounded additions on a path (induction over the cells: the
+  min is exact, costs are >= 0), and scaling every cost by at most (1 ± r) scales the DP by
+  at most as much. For the float32 screen F and the float64 kernel E of a group this gives
+  ``F (1 - 2 (k + 34) u) - e <= E <= F (1 + 2 (k + 34) u) + e`` with ``e = (k + 1) 2^-118``:
+  the first-order term is (k + 34) u + k 2^-53, the factor 2 is a safety margin and e covers
+  flush-to-zero (at most 2^-126 per operation, 20 operations per cell); ±1.8e-4 at T = 750.
+  With 0/1 AUs on both sides the AU group is exact (integer costs, sums < 2^24). ``sqrt``,
+  the weights and the sum are monotone in floating point, so ``D_lo <= D <= D_hi`` for the
+  weighted value D of every neighbour;
 * only neighbours with ``D_lo <= min over neighbours of D_hi`` are recomputed exactly (in order
   of ``D_lo``, abandoning a DP as soon as its running lower bound passes the best value, and
   reusing the exact AU group): an excluded neighbour has
@@ -48,19 +51,21 @@ otherwise (and for float64 inputs) :func:`min_dtw_tasks` falls back to the exact
 neighbour, ordered by the diagonal (no-warping) upper bound, with early abandoning.
 
 LLVM only vectorises the screen's lane loop if it knows the row buffers do not alias (see
-:class:`_NoAliasCompiler`); it uses 256-bit registers (AVX-512 ``zmm`` was measured slower on
-the benchmark machine). Measured there (2 cores, T = 750, binary AUs): the exact kernel costs
-~2 ms per pair (~10 cycles per DP cell), the screen ~0.55 ms per lane (~2.7 cycles per cell);
-with lane padding (~1.08 lanes per pair) and the exact recomputation, FRDist costs ~0.75 ms of
-CPU per (sample, neighbour) pair, 2.7x less than exact brute force with pruning (2.05 ms).
-With continuous AUs (15 more dimensions in the local cost) the gain is ~1.3x. Speakers run on
-a thread pool; the kernels release the GIL.
+:class:`_NoAliasCompiler`), and only keeps the DP's carries in registers when the lane loop has
+a literal trip count (one 8-lane block). Measured on the benchmark machine (2 cores, T = 750,
+binary AUs; the machine's speed varies by ~30% from run to run): the exact kernel costs ~2 ms
+per pair (~10 cycles per DP cell), the screen ~0.3-0.4 ms per lane (~1.6 cycles per cell, 1.8x
+less than with a run-time lane count and separate multiplies and adds); with lane padding
+(~1.12 lanes per pair) and the exact recomputation, FRDist costs ~0.5-0.66 ms of CPU per
+(sample, neighbour) pair. Continuous AUs (15 more dimensions in the local cost) cost ~2x.
+Speakers run on a thread pool, largest first; the kernels release the GIL.
 """
 
 from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -286,13 +291,16 @@ class _NoAliasCompiler(Compiler):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _lane_sqdist(seq: np.ndarray, j: int, lanes: np.ndarray, i: int, lane: int, lo: int,
-                 hi: int) -> float:
-    """Squared distance over dims [lo, hi) of seq[j] and lanes[i, :, lane], summed from dim lo.
+def _lane_sqdist(col: tuple, j: int, blk: tuple, i: int, lane: int, lo: int,
+                 hi: int) -> np.float32:
+    """Squared distance over dims [lo, hi) of column j of the sequence and row i of a lane.
 
-    The same float32 operations as :func:`_local_costs` (``fl(b - a) = -fl(a - b)``, sum in
-    dimension order), so the screen's local costs equal the exact kernel's bit for bit.
+    Sums in dimension order from dim lo, like :func:`_local_costs`; the caller compiles with
+    ``contract``, so each square is added by one fused multiply-add. Every term is >= 0, so
+    the cost stays within a relative (hi - lo + 2) 2^-24 of the exact one (as the exact
+    kernel's does), whatever the magnitude of the values.
     """
+    seq, lanes = col[0], blk[0]
     x = seq[j, lo] - lanes[i, lo, lane]
     c = x * x
     for dim in range(lo + 1, hi):
@@ -302,46 +310,49 @@ def _lane_sqdist(seq: np.ndarray, j: int, lanes: np.ndarray, i: int, lane: int, 
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _lane_costs(seq: np.ndarray, smask: np.ndarray, j: int, lanes: np.ndarray,
-                lmask: np.ndarray, i: int, lane: int, binary: bool) -> tuple:
+def _lane_costs(col: tuple, j: int, blk: tuple, i: int, lane: int, binary: bool) -> tuple:
     """Local costs (AU, VA, expressions) of row i of a lane against column j of the sequence.
 
-    ``binary``: AU cost from the bit masks (popcount: the same integer as the sum of squares).
-    Pass it as a literal inside vectorised loops (a run-time branch there defeats the vectoriser).
+    ``col`` is (sequence, its AU masks), ``blk`` (lanes, their AU masks) of one lane block.
+    ``binary``: AU cost from the bit masks (popcount: the exact integer sum of squares). Pass it as a literal inside vectorised loops (a run-time
+    branch there defeats the vectoriser).
     """
     if binary:
-        c0 = np.float32(_popcount32(lmask[i, lane] ^ smask[j]))
+        c0 = np.float32(_popcount32(blk[1][i, lane] ^ col[1][j]))
     else:
-        c0 = _lane_sqdist(seq, j, lanes, i, lane, 0, _G0)
-    return (c0, _lane_sqdist(seq, j, lanes, i, lane, _G0, _G1),
-            _lane_sqdist(seq, j, lanes, i, lane, _G1, N_DIMS))
+        c0 = _lane_sqdist(col, j, blk, i, lane, 0, _G0)
+    return (c0, _lane_sqdist(col, j, blk, i, lane, _G0, _G1),
+            _lane_sqdist(col, j, blk, i, lane, _G1, N_DIMS))
 
 
-@numba.njit(cache=True, nogil=True, pipeline_class=_NoAliasCompiler)
-def _screen_rows(i: int, lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray,
-                 smask: np.ndarray, binary: bool, prev: tuple, cur: tuple, carry: tuple) -> None:
-    """DP rows i and i + 1 of all lanes and groups, from ``prev`` (row i - 1) to ``cur`` (i + 1).
+@numba.njit(cache=True, nogil=True, pipeline_class=_NoAliasCompiler, fastmath={"contract"})
+def _screen_rows(i: int, blk: tuple, col: tuple, binary: bool, prev: tuple, cur: tuple,
+                 carry: tuple) -> None:
+    """DP rows i and i + 1 of one lane block and all groups, from ``prev`` (row i - 1) to ``cur``.
 
-    ``prev``/``cur`` hold one (T + 1, lanes) buffer per group, index 0 being the j = -1 border.
-    Row i is kept in registers and three (lanes,) buffers per group in ``carry``: the cell to
-    the left in row i, the cell to the left in row i + 1 and the diagonal of row i + 1. Two rows
-    per sweep halve the row-buffer traffic and the per-column overhead (~10% faster than one).
-    The lane loop is innermost, so that it is vectorised. (The DP update is written out per
-    group: an inlined helper that stores into its array arguments blocks the vectoriser.)
+    ``prev``/``cur`` hold one (T + 1, 8) buffer per group, index 0 being the j = -1 border.
+    Row i is kept in registers and three (8,) buffers per group in ``carry``: the cell to the
+    left in row i, the cell to the left in row i + 1 and the diagonal of row i + 1. Two rows per
+    sweep halve the row-buffer traffic and the per-column overhead (~10% faster than one).
+    The lane loop is innermost, so that it is vectorised, and its trip count is the literal
+    ``_LANE_BLOCK``: LLVM then turns it into one vector operation and keeps the carries in
+    registers across columns (2x faster than a run-time width; 16 lanes run out of registers).
+    (The DP update is written out per group: an inlined helper that stores into its array
+    arguments blocks the vectoriser.)
     """
     p0, p1, p2 = prev
     q0, q1, q2 = cur
     a0, a1, a2, b0, b1, b2, d0, d1, d2 = carry
-    for lane in range(lanes.shape[2]):
+    for lane in range(_LANE_BLOCK):
         a0[lane] = a1[lane] = a2[lane] = np.inf
         b0[lane] = b1[lane] = b2[lane] = np.inf
         d0[lane] = d1[lane] = d2[lane] = np.inf
     q0[0] = q1[0] = q2[0] = np.inf
-    for j in range(seq.shape[0]):
+    for j in range(col[0].shape[0]):
         if binary:
-            for lane in range(lanes.shape[2]):
-                c0, c1, c2 = _lane_costs(seq, smask, j, lanes, lmask, i, lane, True)
-                e0, e1, e2 = _lane_costs(seq, smask, j, lanes, lmask, i + 1, lane, True)
+            for lane in range(_LANE_BLOCK):
+                c0, c1, c2 = _lane_costs(col, j, blk, i, lane, True)
+                e0, e1, e2 = _lane_costs(col, j, blk, i + 1, lane, True)
                 v = c0 + min(p0[j + 1, lane], p0[j, lane], a0[lane])
                 w = e0 + min(v, d0[lane], b0[lane])
                 a0[lane] = d0[lane] = v
@@ -355,9 +366,9 @@ def _screen_rows(i: int, lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray,
                 a2[lane] = d2[lane] = v
                 b2[lane] = q2[j + 1, lane] = w
         else:  # the same, with the AU cost from the 15 dimensions
-            for lane in range(lanes.shape[2]):
-                c0, c1, c2 = _lane_costs(seq, smask, j, lanes, lmask, i, lane, False)
-                e0, e1, e2 = _lane_costs(seq, smask, j, lanes, lmask, i + 1, lane, False)
+            for lane in range(_LANE_BLOCK):
+                c0, c1, c2 = _lane_costs(col, j, blk, i, lane, False)
+                e0, e1, e2 = _lane_costs(col, j, blk, i + 1, lane, False)
                 v = c0 + min(p0[j + 1, lane], p0[j, lane], a0[lane])
                 w = e0 + min(v, d0[lane], b0[lane])
                 a0[lane] = d0[lane] = v
@@ -372,13 +383,12 @@ def _screen_rows(i: int, lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray,
                 b2[lane] = q2[j + 1, lane] = w
 
 
-@numba.njit(cache=True, nogil=True)
-def _screen_first_row(lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray, smask: np.ndarray,
-                      binary: bool, cur: tuple) -> None:
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _screen_first_row(blk: tuple, col: tuple, binary: bool, cur: tuple) -> None:
     """Row 0 alone (odd T): D(0, j) = c(0, j) + D(0, j - 1), as the DP computes it. Scalar, 1/T."""
-    for lane in range(lanes.shape[2]):
-        for j in range(seq.shape[0]):
-            c = _lane_costs(seq, smask, j, lanes, lmask, 0, lane, binary)
+    for lane in range(_LANE_BLOCK):
+        for j in range(col[0].shape[0]):
+            c = _lane_costs(col, j, blk, 0, lane, binary)
             for g in range(3):
                 cur[g][j + 1, lane] = c[g] if j == 0 else c[g] + cur[g][j, lane]
     for g in range(3):
@@ -386,73 +396,79 @@ def _screen_first_row(lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray, sma
 
 
 @numba.njit(cache=True, nogil=True)
-def _screen(lanes: np.ndarray, lmask: np.ndarray, seq: np.ndarray, smask: np.ndarray,
-            binary: bool, out: np.ndarray) -> None:
-    """Squared per-group DTW of seq (T, 25) and each lane of lanes (T, 25, width): out (3, width).
+def _screen(lanes: tuple, seq: np.ndarray, smask: np.ndarray, binary: bool,
+            out: np.ndarray) -> None:
+    """float32 squared per-group DTW of seq (T, 25) and every lane: out (3, width).
 
-    The accumulation dtype is ``out``'s: float32 for the screen, float64 reproduces the exact
-    kernel bit for bit (used by the tests to check that the local costs are identical).
+    ``lanes`` is :func:`_to_lanes`'s (data, AU masks) in blocks of 8 lanes, swept one block
+    at a time.
     """
-    n, width = seq.shape[0], lanes.shape[2]
-    dt = out.dtype
-    prev = (np.full((n + 1, width), np.inf, dt), np.full((n + 1, width), np.inf, dt),
-            np.full((n + 1, width), np.inf, dt))
-    cur = (np.full((n + 1, width), np.inf, dt), np.full((n + 1, width), np.inf, dt),
-           np.full((n + 1, width), np.inf, dt))
-    carry = (np.empty(width, dt), np.empty(width, dt), np.empty(width, dt),
-             np.empty(width, dt), np.empty(width, dt), np.empty(width, dt),
-             np.empty(width, dt), np.empty(width, dt), np.empty(width, dt))
-    for g in range(3):
-        prev[g][0] = 0.0  # virtual cell (-1, -1): cell (0, 0) = its local cost, exactly
-    i = 0
-    if lanes.shape[0] % 2 == 1:
-        _screen_first_row(lanes, lmask, seq, smask, binary, cur)
-        prev, cur = cur, prev
-        i = 1
-    while i < lanes.shape[0]:
-        _screen_rows(i, lanes, lmask, seq, smask, binary, prev, cur, carry)
-        prev, cur = cur, prev
-        i += 2
-    for g in range(3):
-        out[g] = prev[g][n]
+    data, masks = lanes
+    n = seq.shape[0]
+    col = (seq, smask)
+    dt = np.float32
+    w = _LANE_BLOCK
+    prev0 = (np.empty((n + 1, w), dt), np.empty((n + 1, w), dt), np.empty((n + 1, w), dt))
+    cur0 = (np.empty((n + 1, w), dt), np.empty((n + 1, w), dt), np.empty((n + 1, w), dt))
+    carry = (np.empty(w, dt), np.empty(w, dt), np.empty(w, dt), np.empty(w, dt),
+             np.empty(w, dt), np.empty(w, dt), np.empty(w, dt), np.empty(w, dt),
+             np.empty(w, dt))
+    for k in range(data.shape[0]):
+        blk = (data[k], masks[k])
+        prev, cur = prev0, cur0
+        for g in range(3):
+            prev[g][:] = np.inf
+            prev[g][0] = 0.0  # virtual cell (-1, -1): cell (0, 0) = its local cost, exactly
+        i = 0
+        if n % 2 == 1:
+            _screen_first_row(blk, col, binary, cur)
+            prev, cur = cur, prev
+            i = 1
+        while i < n:
+            _screen_rows(i, blk, col, binary, prev, cur, carry)
+            prev, cur = cur, prev
+            i += 2
+        for g in range(3):
+            out[g, k * w:(k + 1) * w] = prev[g][n]
 
 
 @numba.njit(cache=True, nogil=True)
-def _to_lanes(listeners: np.ndarray, lmasks: np.ndarray, cand: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates listeners[cand] (25, T) as lanes (T, 25, width) and int32 AU masks (T, width).
+def _to_lanes(listeners: np.ndarray, lmasks: np.ndarray, cand: np.ndarray) -> tuple:
+    """Candidates listeners[cand] (25, T) as lane blocks for :func:`_screen`.
 
-    width is len(cand) rounded up to a multiple of ``_LANE_BLOCK`` (a partial vector would run
-    the scalar loop); padding lanes repeat the last candidate and are ignored.
+    Returns (data (blocks, T, 25, 8), int32 AU masks (blocks, T, 8)); lane l is lane l % 8 of
+    block l // 8. The lanes are padded to a multiple
+    of 8 (a partial vector would run the scalar loop); padding lanes repeat the last candidate
+    and are ignored.
     """
     m = cand.shape[0]
     n = listeners.shape[2]
-    width = (m + _LANE_BLOCK - 1) // _LANE_BLOCK * _LANE_BLOCK
-    lanes = np.empty((n, N_DIMS, width), dtype=np.float32)
-    lmask = np.zeros((n, width), dtype=np.int32)
-    for lane in range(width):
+    blocks = (m + _LANE_BLOCK - 1) // _LANE_BLOCK
+    data = np.empty((blocks, n, N_DIMS, _LANE_BLOCK), dtype=np.float32)
+    masks = np.zeros((blocks, n, _LANE_BLOCK), dtype=np.int32)
+    for lane in range(blocks * _LANE_BLOCK):
         j = cand[min(lane, m - 1)]
+        k, lk = lane // _LANE_BLOCK, lane % _LANE_BLOCK
         for dim in range(N_DIMS):
             for t in range(n):
-                lanes[t, dim, lane] = listeners[j, dim, t]
+                data[k, t, dim, lk] = listeners[j, dim, t]
         for t in range(n):
-            lmask[t, lane] = lmasks[j, t]
-    return lanes, lmask
+            masks[k, t, lk] = lmasks[j, t]
+    return data, masks
 
 
 @numba.njit(cache=True, nogil=True)
 def _screen_bounds(sq: float, steps: int, exact: bool) -> tuple[float, float]:
     """Interval holding the exact kernel's squared DTW of a group, from its float32 screen ``sq``.
 
-    See the module docstring: relative 2 steps 2^-24 (steps = 2T - 2 roundings on a path; the
-    first-order bound of the float32 and float64 DP errors together is steps (2^-24 + 2^-53))
-    plus an absolute (steps + 1) 2^-124 for flush-to-zero. ``exact``: integer AU costs, the
-    screen is exact.
+    See the module docstring: relative 2 (steps + 34) 2^-24 (steps = 2T - 2 roundings on a
+    path, 17 in each kernel's local costs) and absolute (steps + 1) 2^-118 for underflow.
+    ``exact``: integer AU costs, the screen is exact.
     """
     if exact:
         return sq, sq
-    rel = 2.0 * steps * 2.0**-24
-    slack = (steps + 1) * 2.0**-124
+    rel = 2.0 * (steps + 34) * 2.0**-24
+    slack = (steps + 1) * 2.0**-118
     return max(0.0, sq * (1.0 - rel) - slack), sq * (1.0 + rel) + slack
 
 
@@ -476,24 +492,26 @@ def _screen_speaker(samples: np.ndarray, smasks: np.ndarray, sbinary: np.ndarray
     seq = np.empty((n, N_DIMS), dtype=np.float32)
     smask = np.zeros(n, dtype=np.int32)
     if by_sample > 0:
-        lanes, lmask = _to_lanes(listeners, lmasks, cand[:by_sample])
-        out = np.empty((3, lanes.shape[2]), dtype=np.float32)
+        lanes = _to_lanes(listeners, lmasks, cand[:by_sample])
+        width = lanes[0].shape[0] * _LANE_BLOCK
+        out = np.empty((3, width), dtype=np.float32)
         binary = lbinary[cand[:by_sample]].all()
         for r in range(n_rows):
             u = rows[r]
             seq[:] = samples[u].T
             smask[:] = smasks[u]
-            _screen(lanes, lmask, seq, smask, binary and sbinary[u], out)
+            _screen(lanes, seq, smask, binary and sbinary[u], out)
             f[r, :by_sample] = out[:, :by_sample].T
     if by_sample < m:
-        lanes, lmask = _to_lanes(samples, smasks, rows)
-        out = np.empty((3, lanes.shape[2]), dtype=np.float32)
+        lanes = _to_lanes(samples, smasks, rows)
+        width = lanes[0].shape[0] * _LANE_BLOCK
+        out = np.empty((3, width), dtype=np.float32)
         binary = sbinary[rows].all()
         for c in range(by_sample, m):
             j = cand[c]
             seq[:] = listeners[j].T
             smask[:] = lmasks[j]
-            _screen(lanes, lmask, seq, smask, binary and lbinary[j], out)
+            _screen(lanes, seq, smask, binary and lbinary[j], out)
             f[:, c] = out[:, :n_rows].T
     return f
 
@@ -545,20 +563,17 @@ def _min_speaker(samples: np.ndarray, smasks: np.ndarray, sbinary: np.ndarray, r
         result[r] = best
 
 
-def dtw3_lanes(a: np.ndarray, listeners: np.ndarray, dtype: type = np.float32) -> np.ndarray:
-    """Squared per-group DTW of one (25, T) sequence against (m, 25, T) ones with the screen kernel.
-
-    float32 inputs; ``dtype`` is the accumulation (float32: the screen, float64: bit-identical to
-    :func:`dtw3_pairs`). Returns (m, 3) float64.
-    """
+def dtw3_lanes(a: np.ndarray, listeners: np.ndarray) -> np.ndarray:
+    """float32 screen of one (25, T) sequence against (m, 25, T) ones: (m, 3) float64 squared
+    per-group DTWs."""
     a = np.ascontiguousarray(a, dtype=np.float32)
     listeners = np.ascontiguousarray(listeners, dtype=np.float32)
     amask, abin = au_masks(a)
     lmasks, lbin = au_masks(listeners)
-    lanes, lmask = _to_lanes(listeners, lmasks, np.arange(len(listeners)))
-    out = np.empty((3, lanes.shape[2]), dtype=dtype)
-    _screen(lanes, lmask, np.ascontiguousarray(a.T), amask.astype(np.int32),
-            bool(abin and lbin.all()), out)
+    lanes = _to_lanes(listeners, lmasks, np.arange(len(listeners)))
+    width = lanes[0].shape[0] * _LANE_BLOCK
+    out = np.empty((3, width), dtype=np.float32)
+    _screen(lanes, np.ascontiguousarray(a.T), amask, bool(abin and lbin.all()), out)
     return out[:, :len(listeners)].T.astype(np.float64)
 
 
@@ -570,44 +585,67 @@ def au_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ((au == 1) * bits).sum(axis=-2, dtype=np.int32), binary
 
 
+def _screenable(x: np.ndarray) -> bool:
+    """float32 (25, T) sequences that the float32 screen cannot overflow (NaN fails too)."""
+    return (x.dtype == np.float32 and x.shape[-1] <= _SCREEN_MAX_T
+            and bool(x.max(initial=0.0) <= _SCREEN_MAX_ABS)
+            and bool(-x.min(initial=0.0) <= _SCREEN_MAX_ABS))
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """(N, 25, T) sequences with what the kernels derive from them, computed once.
+
+    FRDist calls :func:`min_dtw_tasks` once per chunk of speakers, always against the same
+    listeners: preparing them once saves two passes over all of them per call.
+    """
+
+    data: np.ndarray
+    masks: np.ndarray  #: AU bit masks (N, T) int32, see :func:`au_masks`
+    binary: np.ndarray  #: (N,) whether each sequence has 0/1 AUs
+    screenable: bool  #: see :func:`_screenable`
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> Sequences:
+        masks, binary = au_masks(x)
+        return cls(x, masks, binary, _screenable(x))
+
+
 def screen_eligible(samples: np.ndarray, listeners: np.ndarray) -> bool:
     """Whether :func:`min_dtw_tasks` may screen: float32, equal lengths, nothing that overflows."""
-    if samples.dtype != np.float32 or listeners.dtype != np.float32:
-        return False
-    if samples.shape[-1] != listeners.shape[-1] or samples.shape[-1] > _SCREEN_MAX_T:
-        return False
-    for x in (samples, listeners):  # NaN fails the comparisons too
-        if not (x.max(initial=0.0) <= _SCREEN_MAX_ABS and -x.min(initial=0.0) <= _SCREEN_MAX_ABS):
-            return False
-    return True
+    return (samples.shape[-1] == listeners.shape[-1] and _screenable(samples)
+            and _screenable(listeners))
 
 
-def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray,
+def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray | Sequences,
                   indptr: np.ndarray, indices: np.ndarray, threads: int | None = None,
                   screen: bool = True) -> np.ndarray:
     """For each sample u (25, T), min over listeners j in row owner[u] of the CSR matrix of D.
 
-    samples (U, 25, T) and listeners (N, 25, T) share a dtype (see module docstring). float32
-    inputs are screened (``screen`` False forces the exact kernel on every neighbour; the result
-    is the same bit for bit). Tasks run on a thread pool (the kernels release the GIL): one per
-    speaker when screening (its samples share the neighbour lanes), else one per sample.
+    samples (U, 25, T) and listeners (N, 25, T, or prepared once as :class:`Sequences`) share
+    a dtype (see module docstring). float32 inputs are screened (``screen`` False forces the
+    exact kernel on every neighbour; the result is the same bit for bit). Tasks run on a thread
+    pool (the kernels release the GIL): one per speaker when screening (its samples share the
+    neighbour lanes), largest first so that the threads finish together, else one per sample.
     """
     threads = threads or numba.get_num_threads()
+    lis = listeners if isinstance(listeners, Sequences) else Sequences.of(listeners)
     smasks, sbinary = au_masks(samples)
-    lmasks, lbinary = au_masks(listeners)
     result = np.empty(samples.shape[0])
-    if screen and screen_eligible(samples, listeners):
+    if (screen and lis.screenable and _screenable(samples)
+            and samples.shape[-1] == lis.data.shape[-1]):
         order = np.argsort(owner, kind="stable")
         bounds = np.flatnonzero(np.diff(owner[order])) + 1
         groups = [g for g in np.split(order, bounds) if len(g)]
+        groups.sort(key=lambda g: -len(g) * int(indptr[owner[g[0]] + 1] - indptr[owner[g[0]]]))
 
         def speaker_task(rows: np.ndarray) -> None:
             k = owner[rows[0]]
             cand = indices[indptr[k]:indptr[k + 1]]
             values = np.empty(len(rows))
             if len(cand):
-                _min_speaker(samples, smasks, sbinary, rows, listeners, lmasks, lbinary, cand,
-                             values)
+                _min_speaker(samples, smasks, sbinary, rows, lis.data, lis.masks, lis.binary,
+                             cand, values)
             else:
                 values[:] = np.inf
             result[rows] = values
@@ -619,7 +657,7 @@ def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray,
     def task(u: int) -> float:
         k = owner[u]
         amask = smasks[u] if sbinary[u] else _NO_MASK
-        return _min_dtw_task(samples[u], amask, listeners, lmasks, lbinary,
+        return _min_dtw_task(samples[u], amask, lis.data, lis.masks, lis.binary,
                              indices[indptr[k]:indptr[k + 1]])
 
     with ThreadPoolExecutor(max_workers=threads) as pool:

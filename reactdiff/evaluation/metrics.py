@@ -127,14 +127,14 @@ def fr_corr(pred: Any, listener: Any, neighbours: Any) -> float:
 
 
 # --------------------------------------------------------------------------- FRDist
-def _frdist_numba(p: np.ndarray, listeners_dm: np.ndarray, indptr: np.ndarray,
+def _frdist_numba(p: np.ndarray, listeners: _dtw.Sequences, indptr: np.ndarray,
                   indices: np.ndarray, progress: bool) -> float:
     total = 0.0
     chunks = list(_chunks(p.shape[0]))
     bar = _progress(len(chunks), "FRDist", progress)
     for sl in chunks:
         samples, owner, weight = _chunk_tasks(p, sl)
-        values = _dtw.min_dtw_tasks(_dtw.to_dim_major(samples), owner, listeners_dm, indptr,
+        values = _dtw.min_dtw_tasks(_dtw.to_dim_major(samples), owner, listeners, indptr,
                                     indices)
         total += float(np.dot(values, weight))
         bar.update(1)
@@ -201,7 +201,8 @@ def fr_dist(pred: Any, listener: Any, neighbours: Any, device: str | None = None
     if backend is None:
         backend = "numba" if device is None or str(device) == "cpu" else "torch"
     if backend == "numba":
-        return _frdist_numba(p, _dtw.to_dim_major(lis), indptr, indices, progress)
+        return _frdist_numba(p, _dtw.Sequences.of(_dtw.to_dim_major(lis)), indptr, indices,
+                             progress)
     if backend != "torch":
         raise ValueError(f"backend must be 'numba' or 'torch', got {backend!r}")
     return _frdist_torch(p, lis, indptr, indices, str(device or "cpu"), progress)

@@ -148,19 +148,27 @@ def _smooth(rng: np.random.Generator, shape: tuple[int, ...], binary_aus: bool) 
 
 @pytest.mark.parametrize("t", [1, 2, 100, 117])
 @pytest.mark.parametrize("binary_aus", [False, True])
-def test_screen_kernel_in_float64_is_bit_identical(t: int, binary_aus: bool) -> None:
-    """The lane kernel with float64 accumulation equals the exact kernel bit for bit.
+@pytest.mark.parametrize("scale", [1.0, 1e-20, 1e12])
+def test_screen_bounds_hold_at_any_scale(t: int, binary_aus: bool, scale: float) -> None:
+    """Odd and even T, a padded lane block (11 lanes), values whose squares underflow (1e-20)
+    or are huge (1e12): the screen's interval holds the exact kernel's value.
 
-    So its local costs are the exact kernel's (the premise of the screen's error bound) and
-    the transposed, two-rows-per-sweep DP is the same recurrence.
+    The screen adds its squares with fused multiply-adds, so its local costs differ from the
+    exact kernel's in the last bits: the relative bound must cover both.
     """
     rng = np.random.default_rng(7)
     x = rng.random((12, t, 25)).astype(np.float32)
     if binary_aus:
         x[..., :15] = x[..., :15] > 0.5
-    a, lis = fast.to_dim_major(x[0]), fast.to_dim_major(x[1:])  # 11 lanes: a padded block
-    want = fast.dtw3_pairs(np.repeat(a[None], len(lis), 0), lis)
-    np.testing.assert_array_equal(fast.dtw3_lanes(a, lis, np.float64), want)
+    x[..., 15:] *= np.float32(scale)
+    a, lis = fast.to_dim_major(x[0]), fast.to_dim_major(x[1:])
+    exact = fast.dtw3_pairs(np.repeat(a[None], len(lis), 0), lis)
+    screened = fast.dtw3_lanes(a, lis)
+    _, lbin = fast.au_masks(lis)
+    for p in range(len(lis)):
+        for g in range(3):
+            lo, hi = fast._screen_bounds(screened[p, g], 2 * t - 2, g == 0 and bool(lbin[p]))
+            assert lo <= exact[p, g] <= hi
 
 
 @pytest.mark.parametrize("t", [100, 117, 750])
@@ -181,7 +189,7 @@ def test_screen_bounds_contain_the_exact_value(t: int) -> None:
         d = fast._combine(*exact[p])
         lo, hi = fast._combine(*(v[0] for v in b)), fast._combine(*(v[1] for v in b))
         assert lo <= d <= hi
-        assert hi - lo <= 2e-4 * d
+        assert hi - lo <= 4e-4 * d
 
 
 @pytest.mark.parametrize("t", [100, 117])
@@ -228,7 +236,7 @@ def test_screened_minimum_with_transposed_tiles(n_samples: int, n_neighbours: in
             for g in range(3):
                 lo, hi = fast._screen_bounds(f[u, c, g], 2 * t - 2, g == 0 and sbin[u])
                 assert lo <= exact[c, g] <= hi
-                assert hi - lo <= 4e-4 * exact[c, g]
+                assert hi - lo <= 1e-3 * exact[c, g]
 
 
 @pytest.mark.parametrize("rel", [0.0, 1e-7, 1e-6])
@@ -264,6 +272,20 @@ def test_screened_minimum_constant_and_identical_sequences() -> None:
     got = _screened(samples, owner, listeners, neighbours)
     np.testing.assert_array_equal(got, _brute_force(samples, owner, listeners, neighbours))
     assert got[0] == got[1] == got[2] == 0.0
+
+
+def test_screened_minimum_with_large_offsets() -> None:
+    """Values near 1000, neighbours a small perturbation apart: the minimum stays exact."""
+    rng = np.random.default_rng(14)
+    t, n = 100, 9
+    listeners = _smooth(rng, (n, t, 25), binary_aus=True)
+    listeners[..., 15:] += np.float32(1000.0)
+    samples = listeners[[0, 3, 3]] + rng.normal(0, 0.01, (3, t, 25)).astype(np.float32)
+    samples[:, :, :15] = samples[:, :, :15] > 0.5
+    owner = np.array([0, 3, 3])
+    neighbours = np.ones((n, n), dtype=int)
+    got = _screened(samples, owner, listeners, neighbours)
+    np.testing.assert_array_equal(got, _brute_force(samples, owner, listeners, neighbours))
 
 
 def test_unscreenable_inputs_fall_back_to_the_exact_kernel() -> None:
