@@ -314,8 +314,8 @@ def _lane_costs(col: tuple, j: int, blk: tuple, i: int, lane: int, binary: bool)
     """Local costs (AU, VA, expressions) of row i of a lane against column j of the sequence.
 
     ``col`` is (sequence, its AU masks), ``blk`` (lanes, their AU masks) of one lane block.
-    ``binary``: AU cost from the bit masks (popcount: the exact integer sum of squares). Pass it as a literal inside vectorised loops (a run-time
-    branch there defeats the vectoriser).
+    ``binary``: AU cost from the bit masks (popcount: the exact integer sum of squares). Pass
+    it as a literal inside vectorised loops (a run-time branch there defeats the vectoriser).
     """
     if binary:
         c0 = np.float32(_popcount32(blk[1][i, lane] ^ col[1][j]))
@@ -437,9 +437,8 @@ def _to_lanes(listeners: np.ndarray, lmasks: np.ndarray, cand: np.ndarray) -> tu
     """Candidates listeners[cand] (25, T) as lane blocks for :func:`_screen`.
 
     Returns (data (blocks, T, 25, 8), int32 AU masks (blocks, T, 8)); lane l is lane l % 8 of
-    block l // 8. The lanes are padded to a multiple
-    of 8 (a partial vector would run the scalar loop); padding lanes repeat the last candidate
-    and are ignored.
+    block l // 8. The lanes are padded to a multiple of 8 (a partial vector would run the
+    scalar loop); padding lanes repeat the last candidate and are ignored.
     """
     m = cand.shape[0]
     n = listeners.shape[2]
