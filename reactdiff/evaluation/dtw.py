@@ -54,7 +54,7 @@ LLVM only vectorises the screen's lane loop if it knows the row buffers do not a
 :class:`_NoAliasCompiler`), and only keeps the DP's carries in registers when the lane loop has
 a literal trip count (one 8-lane block). Measured on the benchmark machine (2 cores, T = 750,
 binary AUs; the machine's speed varies by ~30% from run to run): the exact kernel costs ~2 ms
-per pair (~10 cycles per DP cell), the screen ~0.3-0.4 ms per lane (~1.6 cycles per cell, 1.8x
+per pair (~10 cycles per DP cell), the screen ~0.3-0.4 ms per lane (~1.6 cycles per cell, 1.7x
 less than with a run-time lane count and separate multiplies and adds); with lane padding
 (~1.12 lanes per pair) and the exact recomputation, FRDist costs ~0.5-0.66 ms of CPU per
 (sample, neighbour) pair. Continuous AUs (15 more dimensions in the local cost) cost ~2x.
@@ -336,7 +336,7 @@ def _screen_rows(i: int, blk: tuple, col: tuple, binary: bool, prev: tuple, cur:
     sweep halve the row-buffer traffic and the per-column overhead (~10% faster than one).
     The lane loop is innermost, so that it is vectorised, and its trip count is the literal
     ``_LANE_BLOCK``: LLVM then turns it into one vector operation and keeps the carries in
-    registers across columns (2x faster than a run-time width; 16 lanes run out of registers).
+    registers across columns (1.4x faster than a run-time width; 16 lanes run out of registers).
     (The DP update is written out per group: an inlined helper that stores into its array
     arguments blocks the vectoriser.)
     """
