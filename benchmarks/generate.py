@@ -14,10 +14,10 @@ import time
 import torch
 
 from reactdiff.config import load_params
-from reactdiff.diffusion.factory import make_latent_diffusion
+from reactdiff.diffusion.factory import make_latent_diffusion, make_sampling
 from reactdiff.diffusion.transform import LatentTransform
 from reactdiff.models.mmt import MMT
-from reactdiff.models.reactdiff import ReactDiff, Sampling
+from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.training.mmt_stage import mmt_config
 from reactdiff.training.standardize import Standardizer
 
@@ -42,7 +42,7 @@ def build(scale: str) -> tuple[ReactDiff, dict[str, int]]:
         Standardizer(torch.zeros(58), torch.ones(58)),
         LatentTransform.identity(m.sizes.latent_dim),
         make_latent_diffusion(d, m.sizes),
-        Sampling(d.sampling_steps, d.eta, d.guidance, d.clip_x0),
+        make_sampling(d),
     )
     return model.eval(), dims
 

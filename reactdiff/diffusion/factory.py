@@ -1,10 +1,11 @@
-"""Build the latent diffusion model that params.yaml describes."""
+"""Build the latent diffusion model, and its sampling settings, that params.yaml describes."""
 
 from __future__ import annotations
 
 from reactdiff.config import DDIMParams, ModelScale
 from reactdiff.diffusion.schedule import make_scheduler
 from reactdiff.models.denoiser import DenoiserConfig, LatentDiffusion
+from reactdiff.models.reactdiff import Sampling
 
 
 def denoiser_config(ddim: DDIMParams, mmt: ModelScale) -> DenoiserConfig:
@@ -27,3 +28,8 @@ def denoiser_config(ddim: DDIMParams, mmt: ModelScale) -> DenoiserConfig:
 def make_latent_diffusion(ddim: DDIMParams, mmt: ModelScale) -> LatentDiffusion:
     """A freshly initialised model (load a checkpoint's ``state_dict`` into it to restore one)."""
     return LatentDiffusion(denoiser_config(ddim, mmt), make_scheduler(ddim))
+
+
+def make_sampling(ddim: DDIMParams) -> Sampling:
+    """The sampling settings a saved ReactDiff carries (steps, eta, guidance, x0 clipping)."""
+    return Sampling(ddim.sampling_steps, ddim.eta, ddim.guidance, ddim.clip_x0)

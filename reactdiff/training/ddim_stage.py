@@ -16,11 +16,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from reactdiff.atomic import write_json
 from reactdiff.config import Params
-from reactdiff.diffusion.factory import make_latent_diffusion
+from reactdiff.diffusion.factory import make_latent_diffusion, make_sampling
 from reactdiff.diffusion.transform import LatentTransform
 from reactdiff.diffusion.windows import to_windows
 from reactdiff.models.mmt import MMT
-from reactdiff.models.reactdiff import ReactDiff, Sampling
+from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.training.common import (
     feature_datasets,
     loop_config,
@@ -109,7 +109,7 @@ def run_train_ddim(
             std3,
             latent,
             trainer.ema.module.cpu(),
-            Sampling(d.sampling_steps, d.eta, d.guidance, d.clip_x0),
+            make_sampling(d),
         )
         full.save(t.model_out, history=history)
         write_loss_csv(history, t.plots_dir)
