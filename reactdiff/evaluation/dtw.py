@@ -610,10 +610,10 @@ class Sequences:
         return cls(x, masks, binary, _screenable(x))
 
 
-def screen_eligible(samples: np.ndarray, listeners: np.ndarray) -> bool:
+def screen_eligible(samples: np.ndarray, listeners: np.ndarray | Sequences) -> bool:
     """Whether :func:`min_dtw_tasks` may screen: float32, equal lengths, nothing that overflows."""
-    return (samples.shape[-1] == listeners.shape[-1] and _screenable(samples)
-            and _screenable(listeners))
+    lis = listeners if isinstance(listeners, Sequences) else Sequences.of(listeners)
+    return samples.shape[-1] == lis.data.shape[-1] and lis.screenable and _screenable(samples)
 
 
 def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray | Sequences,
@@ -631,8 +631,7 @@ def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray 
     lis = listeners if isinstance(listeners, Sequences) else Sequences.of(listeners)
     smasks, sbinary = au_masks(samples)
     result = np.empty(samples.shape[0])
-    if (screen and lis.screenable and _screenable(samples)
-            and samples.shape[-1] == lis.data.shape[-1]):
+    if screen and screen_eligible(samples, lis):
         order = np.argsort(owner, kind="stable")
         bounds = np.flatnonzero(np.diff(owner[order])) + 1
         groups = [g for g in np.split(order, bounds) if len(g)]
