@@ -13,7 +13,7 @@ export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup demo test lint clean prefect-up prefect-down ui
+.PHONY: help setup demo test lint format clean prefect-up prefect-down ui
 
 PREFECT_PORT ?= 4200
 PREFECT_WORKERS ?= cpu
@@ -41,11 +41,16 @@ demo: setup  ## run the whole pipeline (the Prefect flow over the DVC stages) on
 	@echo "  make ui (http://127.0.0.1:5000)    MLflow: one parent run per pipeline run, a nested run per stage"
 	@echo "  dvc dag / dvc status              the pipeline and what is up to date"
 
-lint: setup  ## ruff
+lint: setup  ## ruff: lint and format check
 	ruff check .
+	ruff format --check .
 
-test: setup  ## ruff, then the whole test suite (slow tests included)
+format: setup  ## apply ruff's formatting
+	ruff format .
+
+test: setup  ## ruff (lint and format check), then the whole test suite (slow tests included)
 	ruff check .
+	ruff format --check .
 	@rc=0; pytest || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 

@@ -1,4 +1,4 @@
-"""Issue 6's acceptance check on a fresh synthetic drop: train both stages, evaluate, and print
+"""The demo model's acceptance check on a fresh synthetic drop: train both stages, evaluate, and print
 whether ReactDiff (offline) beats B_Random, B_MeanSeq and B_MeanFr on FRCorr and FRDist, has
 FRDiv > 0.01, and whether the w/o-diffusion ablation has FRDiv 0. Prints figures; asserts
 nothing (it is too slow for the test suite).
@@ -14,20 +14,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from reactdiff.config import Params, parse_params
-from reactdiff.data.splits import run_split_stage
+import yaml
+
+from reactdiff.config import PARAMS_FILE, Params, parse_params
 from reactdiff.data.synthetic.drop import SynthSpec, write_drop
-from reactdiff.evaluation.stage import run_evaluate_stage
-from reactdiff.features.extract import run_features_stage
-from reactdiff.training.ddim_stage import run_train_ddim
-from reactdiff.training.mmt_stage import run_train_mmt
+from reactdiff.stages import evaluate, features, train_ddim, train_mmt
+from reactdiff.stages.split import write_splits
 
 BASELINES = ("B_Random", "B_MeanSeq", "B_MeanFr")
 OURS, ABLATION = "ReactDiff (offline)", "ReactDiff w/o diffusion"
 
 
 def _params(tmp: Path, root: Path, args: argparse.Namespace) -> Params:
-    raw = Params().model_dump(mode="json", by_alias=True)
+    raw = yaml.safe_load(PARAMS_FILE.read_text())
     raw["data"]["source"] = str(root)
     raw["split"]["out"] = str(tmp / "splits")
     raw["features"].update(out=str(tmp / "features"), workers=1)
@@ -55,20 +54,21 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--clips", type=int, default=3)
     ap.add_argument("--mmt-epochs", type=int, default=12)
-    ap.add_argument("--ddim-epochs", type=int, default=12)
+    ap.add_argument("--ddim-epochs", type=int, default=12)  # run from the repository root
     args = ap.parse_args()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        root = write_drop(
-            tmp / "raw", SynthSpec(args.sessions, args.clips, seed=3, video=False), progress=False
+        params = _params(tmp, tmp / "raw", args)
+        spec = SynthSpec.from_params(
+            params, sessions=args.sessions, clips_per_session=args.clips, seed=3, video=False
         )
-        params = _params(tmp, root, args)
-        run_split_stage(root, params.split.out)
-        run_features_stage(params, progress=False)
-        run_train_mmt(params, progress=False)
-        run_train_ddim(params, progress=False)
-        results, context = run_evaluate_stage(params, progress=False)
+        root = write_drop(tmp / "raw", spec, progress=False)
+        write_splits(root, params.split.out)
+        for stage in (features, train_mmt, train_ddim):
+            stage.run(params, stage.Options(progress=False))
+        summary = evaluate.run(params, evaluate.Options(progress=False)).summary
+        results = json.loads(params.evaluate.metrics_file.read_text())
     print(json.dumps(results, indent=1))
     ours = results[OURS]
     for b in BASELINES:
@@ -82,7 +82,7 @@ def main() -> None:
         )
     print(f"FRDiv {OURS} > 0.01: {ours['FRDiv'] > 0.01} ({ours['FRDiv']:.4f})")
     print(f"FRDiv {ABLATION} == 0: {results[ABLATION]['FRDiv'] == 0}")
-    print(f"{context['n']} test samples; {time.perf_counter() - start:.0f} s in all")
+    print(f"{summary}; {time.perf_counter() - start:.0f} s in all")
 
 
 if __name__ == "__main__":

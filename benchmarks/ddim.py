@@ -14,9 +14,10 @@ import time
 import torch
 
 from reactdiff.config import load_params
-from reactdiff.diffusion.factory import make_latent_diffusion
+from reactdiff.data.format import REACT2024
+from reactdiff.training.ddim import make_latent_diffusion
 
-FRAMES, SAMPLES = 750, 10
+FRAMES, SAMPLES = REACT2024.frames, 10
 
 
 def _sync(device: torch.device) -> None:
@@ -73,7 +74,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     ap.add_argument("--batch-demo", type=int, default=load_params().train_ddim.batch_size)
     ap.add_argument("--batch-paper", type=int, default=16)
-    ap.add_argument("--sampling-steps", type=int, default=load_params().ddim.sampling_steps)
+    ap.add_argument("--sampling-steps", type=int, default=load_params().sampling.steps)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

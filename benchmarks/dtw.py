@@ -70,9 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"T={args.frames} lanes={args.lanes}; best of {args.repeats} calls on one core")
     for label, seqs, binary in (("0/1 AUs", x, True), ("continuous AUs", continuous, False)):
         screen, exact_known, exact_all = measure(seqs, binary, args.repeats)
-        print(f"{label:<15} screen {screen * 1e3:.3f} ms/lane ({screen / cells * 1e9:.2f} ns "
-              f"per DP cell, 3 groups); exact {exact_all * 1e3:.2f} ms/pair, "
-              f"{exact_known * 1e3:.2f} with the AU group known")
+        print(
+            f"{label:<15} screen {screen * 1e3:.3f} ms/lane ({screen / cells * 1e9:.2f} ns "
+            f"per DP cell, 3 groups); exact {exact_all * 1e3:.2f} ms/pair, "
+            f"{exact_known * 1e3:.2f} with the AU group known"
+        )
 
 
 if __name__ == "__main__":

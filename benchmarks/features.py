@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from reactdiff.config import FeaturesParams, load_params  # noqa: E402
+from reactdiff.data.format import get_format  # noqa: E402
 from reactdiff.features.extract import extract_features, split_clips  # noqa: E402
 from reactdiff.features.streams import build_extractors  # noqa: E402
 
@@ -204,7 +205,8 @@ def main() -> None:
 
     params = load_params(REPO / "params.yaml")
     root = (args.root or REPO / params.data.react_root).resolve()
-    frames, fps = params.format.frames, params.format.fps
+    fmt = get_format(params.data.format)
+    frames, fps = fmt.frames, fmt.fps
     fp = params.features
     print(f"drop: {root} ({sum(len(r) for r in split_clips(root).values())} clips)")
     one = mfcc_one_clip(root, fp, frames, fps)

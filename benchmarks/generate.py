@@ -14,37 +14,42 @@ import time
 import torch
 
 from reactdiff.config import load_params
-from reactdiff.diffusion.factory import make_latent_diffusion, make_sampling
-from reactdiff.diffusion.transform import LatentTransform
+from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM, REACT2024
 from reactdiff.models.mmt import MMT
 from reactdiff.models.reactdiff import ReactDiff
-from reactdiff.training.mmt_stage import mmt_config
-from reactdiff.training.standardize import Standardizer
+from reactdiff.models.standardize import LatentTransform, Standardizer
+from reactdiff.training.ddim import EMOTION_LAYOUT, make_latent_diffusion
+from reactdiff.training.mmt import mmt_config
 
-FRAMES, FPS = 750, 25
-DEMO_DIMS = {"emotion": 25, "3dmm": 58, "mfcc": 26}
+FRAMES, FPS = REACT2024.frames, REACT2024.fps
 
 
-def build(scale: str) -> tuple[ReactDiff, dict[str, int]]:
+def build(scale: str) -> tuple[ReactDiff, dict[str, int], dict]:
     params = load_params()
     m = params.mmt.model_copy(update={"scale": scale})
     if scale == "paper":
         m = m.model_copy(
             update={"video_streams": ("au", "fe", "va"), "audio_streams": ("wav2vec", "mfcc")}
         )
-        dims = {n: m.paper_feature_dims[n] for n in (*m.video_streams, *m.audio_streams)}
+        paper_dims = params.benchmarks.paper_feature_dims
+        dims = {n: paper_dims[n] for n in (*m.video_streams, *m.audio_streams)}
     else:
-        dims = {n: DEMO_DIMS[n] for n in (*m.video_streams, *m.audio_streams)}
+        demo_dims = {
+            "emotion": EMOTION_DIM,
+            "3dmm": FACE_3DMM_DIM,
+            "mfcc": params.features.mfcc.n_mfcc,
+        }
+        dims = {n: demo_dims[n] for n in (*m.video_streams, *m.audio_streams)}
     d = params.ddim.model_copy(update={"scale": scale})
     torch.manual_seed(0)
     model = ReactDiff(
         MMT(mmt_config(m, dims)),
-        Standardizer(torch.zeros(58), torch.ones(58)),
+        Standardizer(torch.zeros(FACE_3DMM_DIM), torch.ones(FACE_3DMM_DIM)),
         LatentTransform.identity(m.sizes.latent_dim),
         make_latent_diffusion(d, m.sizes),
-        make_sampling(d),
+        EMOTION_LAYOUT,
     )
-    return model.eval(), dims
+    return model.eval(), dims, params.sampling.model_dump()
 
 
 def main() -> None:
@@ -61,16 +66,16 @@ def main() -> None:
         f"to a {FRAMES / FPS:.0f} s clip"
     )
     for scale in ("demo", "paper"):
-        model, dims = build(scale)
+        model, dims, sampling = build(scale)
         model.to(device)
         speaker = {n: torch.randn(FRAMES, d, device=device) for n, d in dims.items()}
         for online in (False, True):
-            model.generate(speaker, args.samples, online=online, seed=0)  # warm-up
+            model.generate(speaker, args.samples, online=online, seed=0, **sampling)  # warm-up
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             start = time.perf_counter()
             for r in range(args.repeats):
-                model.generate(speaker, args.samples, online=online, seed=r)
+                model.generate(speaker, args.samples, online=online, seed=r, **sampling)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             seconds = (time.perf_counter() - start) / args.repeats

@@ -60,8 +60,9 @@ def neighbour_matrix(rng: np.random.Generator, n: int, per_row: int) -> np.ndarr
     return m
 
 
-def build_workload(folder: Path, n: int, samples: int, frames: int, per_row: int,
-                   seed: int) -> None:
+def build_workload(
+    folder: Path, n: int, samples: int, frames: int, per_row: int, seed: int
+) -> None:
     """Write pred, listener, speaker (float32) and neighbours (.npy) to ``folder``."""
     rng = np.random.default_rng(seed)
     speaker = emotion_sequences(rng, (n,), frames)
@@ -69,8 +70,9 @@ def build_workload(folder: Path, n: int, samples: int, frames: int, per_row: int
     np.save(folder / "speaker.npy", speaker)
     np.save(folder / "listener.npy", listener)
     np.save(folder / "neighbours.npy", neighbour_matrix(rng, n, per_row))
-    pred = np.lib.format.open_memmap(folder / "pred.npy", mode="w+", dtype=np.float32,
-                                     shape=(n, samples, frames, 25))
+    pred = np.lib.format.open_memmap(
+        folder / "pred.npy", mode="w+", dtype=np.float32, shape=(n, samples, frames, 25)
+    )
     for start in range(0, n, 64):
         stop = min(n, start + 64)
         pred[start:stop] = emotion_sequences(rng, (stop - start, samples), frames)
@@ -98,12 +100,16 @@ def _call(metric: str, data: dict[str, np.ndarray], device: str) -> float:
 
 def run_child(metric: str, folder: Path, device: str) -> None:
     """Warm up on a tiny slice (JIT/cache load), then time the metric; print a JSON line."""
-    data = {k: np.load(folder / f"{k}.npy", mmap_mode="r")
-            for k in ("pred", "listener", "speaker", "neighbours")}
-    tiny = {"pred": np.array(data["pred"][:2, :2, :100]),
-            "listener": np.array(data["listener"][:2, :100]),
-            "speaker": np.array(data["speaker"][:2, :100]),
-            "neighbours": np.ones((2, 2), dtype=np.int64)}
+    data = {
+        k: np.load(folder / f"{k}.npy", mmap_mode="r")
+        for k in ("pred", "listener", "speaker", "neighbours")
+    }
+    tiny = {
+        "pred": np.array(data["pred"][:2, :2, :100]),
+        "listener": np.array(data["listener"][:2, :100]),
+        "speaker": np.array(data["speaker"][:2, :100]),
+        "neighbours": np.ones((2, 2), dtype=np.int64),
+    }
     t0 = time.perf_counter()
     _call(metric, tiny, device)
     warm = time.perf_counter() - t0
@@ -111,8 +117,18 @@ def run_child(metric: str, folder: Path, device: str) -> None:
     value = _call(metric, data, device)
     seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"metric": metric, "value": value, "seconds": seconds, "cpu_seconds": cpu,
-                      "warmup_seconds": warm, "peak_rss_mb": peak_mb}))
+    print(
+        json.dumps(
+            {
+                "metric": metric,
+                "value": value,
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "warmup_seconds": warm,
+                "peak_rss_mb": peak_mb,
+            }
+        )
+    )
 
 
 def _cpu_seconds() -> float:
@@ -141,21 +157,37 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         build_workload(Path(tmp), args.n, args.samples, args.frames, args.neighbours, args.seed)
         nb = np.load(Path(tmp) / "neighbours.npy")
-        print(f"workload: N={args.n} S={args.samples} T={args.frames} "
-              f"neighbours/row={nb.sum(1).mean():.1f} built in {time.perf_counter() - t0:.1f}s; "
-              f"cores={os.cpu_count()} device={args.device}", flush=True)
-        print(f"{'metric':<15}{'value':>14}{'seconds':>10}{'CPU s':>10}{'peak RSS MB':>13}",
-              flush=True)
+        print(
+            f"workload: N={args.n} S={args.samples} T={args.frames} "
+            f"neighbours/row={nb.sum(1).mean():.1f} built in {time.perf_counter() - t0:.1f}s; "
+            f"cores={os.cpu_count()} device={args.device}",
+            flush=True,
+        )
+        print(
+            f"{'metric':<15}{'value':>14}{'seconds':>10}{'CPU s':>10}{'peak RSS MB':>13}",
+            flush=True,
+        )
         total = total_cpu = 0.0
         for metric in args.metrics:
-            cmd = [sys.executable, __file__, "--child", metric, "--data", tmp,
-                   "--device", args.device]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                metric,
+                "--data",
+                tmp,
+                "--device",
+                args.device,
+            ]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             res = json.loads(out.strip().splitlines()[-1])
             total += res["seconds"]
             total_cpu += res["cpu_seconds"]
-            print(f"{metric:<15}{res['value']:>14.6g}{res['seconds']:>10.2f}"
-                  f"{res['cpu_seconds']:>10.2f}{res['peak_rss_mb']:>13.0f}", flush=True)
+            print(
+                f"{metric:<15}{res['value']:>14.6g}{res['seconds']:>10.2f}"
+                f"{res['cpu_seconds']:>10.2f}{res['peak_rss_mb']:>13.0f}",
+                flush=True,
+            )
         print(f"{'total':<15}{'':>14}{total:>10.2f}{total_cpu:>10.2f}", flush=True)
 
 

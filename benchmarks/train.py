@@ -13,10 +13,11 @@ import time
 import torch
 
 from reactdiff.config import load_params
+from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM, REACT2024
 from reactdiff.models.mmt import MMT
-from reactdiff.training.mmt_stage import mmt_config
+from reactdiff.training.mmt import mmt_config
 
-FRAMES = 750
+FRAMES = REACT2024.frames
 
 
 def _peak_mb(device: torch.device) -> float:
@@ -86,9 +87,13 @@ def main() -> None:
     device = torch.device(args.device)
     params = load_params()
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    demo_streams = {"emotion": 25, "3dmm": 58, "mfcc": 26}
+    demo_streams = {
+        "emotion": EMOTION_DIM,
+        "3dmm": FACE_3DMM_DIM,
+        "mfcc": params.features.mfcc.n_mfcc,
+    }
     bench("demo", demo_streams, list(params.mmt.video_streams), args.batch_demo, args.steps, device)
-    paper = params.mmt.paper_feature_dims
+    paper = params.benchmarks.paper_feature_dims
     bench(
         "paper",
         {n: paper[n] for n in ("au", "fe", "va", "wav2vec", "mfcc")},

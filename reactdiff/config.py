@@ -1,7 +1,8 @@
 """Typed view of params.yaml: the one source of truth for every tunable number.
 
-Every group is a strict pydantic model, so a misspelt key or a wrong type fails at start-up
-with the dotted name of the offending key instead of being silently ignored.
+Every group is a strict pydantic model that declares types and constraints only: the values
+live in params.yaml alone, so a misspelt, missing or mistyped key fails at start-up with its
+dotted name instead of being silently replaced by a default kept somewhere else.
 """
 
 from __future__ import annotations
@@ -19,31 +20,32 @@ from pydantic import (
     model_validator,
 )
 
+from reactdiff.errors import ConfigError
+
 PARAMS_FILE = Path("params.yaml")
 
 PositiveInt = Annotated[int, Field(gt=0)]
-
-
-class ConfigError(ValueError):
-    """params.yaml is missing, unreadable, or has an unknown key or a bad value."""
+Probability = Annotated[float, Field(ge=0, lt=1)]
 
 
 class _Strict(BaseModel):
+    """Every key required (params.yaml is the one source of values), none unknown."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
 class BaseParams(_Strict):
-    seed: int = 42
+    seed: int
 
 
 class SyntheticParams(_Strict):
-    sessions: Annotated[int, Field(ge=3)] = 24
-    clips_per_session: PositiveInt = 8
-    video: bool = True
-    video_size: Annotated[int, Field(ge=32, multiple_of=16)] = 96
-    workers: PositiveInt = 2
-    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
-    neighbour_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    sessions: Annotated[int, Field(ge=3)]
+    clips_per_session: PositiveInt
+    video: bool
+    video_size: Annotated[int, Field(ge=32, multiple_of=16)]
+    workers: PositiveInt
+    split_fractions: tuple[float, float, float]
+    neighbour_threshold: Annotated[float, Field(gt=0, lt=1)]
 
     @field_validator("split_fractions")
     @classmethod
@@ -54,9 +56,10 @@ class SyntheticParams(_Strict):
 
 
 class DataParams(_Strict):
-    source: str = "synthetic"
-    root: Path = Path("data/raw")
-    synthetic: SyntheticParams = SyntheticParams()
+    source: str  # "synthetic", or the path of a real root
+    format: Literal["react2024"]  # the release's layout and timing (reactdiff.data.format)
+    root: Path
+    synthetic: SyntheticParams
 
     @property
     def is_synthetic(self) -> bool:
@@ -68,22 +71,14 @@ class DataParams(_Strict):
         return self.root if self.is_synthetic else Path(self.source).expanduser()
 
 
-class FormatParams(_Strict):
-    fps: PositiveInt = 25
-    clip_frames: PositiveInt = 751
-    frames: PositiveInt = 750
-    audio_rate: PositiveInt = 44100
-    min_audio_seconds: Annotated[float, Field(gt=0)] = 30.0
-
-
 class ValidateParams(_Strict):
-    report_dir: Path = Path("data/validation")
-    prob_sum_tolerance: Annotated[float, Field(gt=0)] = 1e-3
-    max_failures_shown: PositiveInt = 50
+    report_dir: Path
+    prob_sum_tolerance: Annotated[float, Field(gt=0)]
+    max_failures_shown: PositiveInt
 
 
 class SplitParams(_Strict):
-    out: Path = Path("data/splits")
+    out: Path
 
 
 FEATURE_STREAMS = ("mfcc", "wav2vec", "emotion", "3dmm", "va", "au", "fe")
@@ -91,41 +86,41 @@ Device = Literal["auto", "cpu", "cuda"]
 
 
 class MfccParams(_Strict):
-    sample_rate: PositiveInt = 16000
-    n_mfcc: PositiveInt = 26
-    n_mels: PositiveInt = 26
-    window_ms: PositiveInt = 40
-    hop_ms: PositiveInt = 40
+    sample_rate: PositiveInt
+    n_mfcc: PositiveInt
+    n_mels: PositiveInt
+    window_ms: PositiveInt
+    hop_ms: PositiveInt
 
 
 class Wav2VecParams(_Strict):
-    checkpoint: Path | None = None  # a local model directory; never downloaded
-    batch_size: PositiveInt = 4  # equal-length chunks per forward pass
-    chunk_seconds: Annotated[float, Field(gt=0)] = 30.0
-    device: Device = "auto"
+    checkpoint: Path | None  # a local model directory; never downloaded
+    batch_size: PositiveInt  # equal-length chunks per forward pass
+    chunk_seconds: Annotated[float, Field(gt=0)]
+    device: Device
 
 
 class FacialParams(_Strict):
-    backend: Literal["annotations", "torchscript"] = "annotations"
-    va: Path | None = None  # TorchScript modules: (B, 3, crop, crop) -> (B, ...)
-    au: Path | None = None
-    fe: Path | None = None
-    resize: PositiveInt = 256
-    crop: PositiveInt = 224
-    mean: float = 0.5
-    std: Annotated[float, Field(gt=0)] = 0.5
-    batch_size: PositiveInt = 64
-    device: Device = "auto"
+    backend: Literal["annotations", "torchscript"]
+    va: Path | None  # TorchScript modules: (B, 3, crop, crop) -> (B, ...)
+    au: Path | None
+    fe: Path | None
+    resize: PositiveInt
+    crop: PositiveInt
+    mean: float
+    std: Annotated[float, Field(gt=0)]
+    batch_size: PositiveInt
+    device: Device
 
 
 class FeaturesParams(_Strict):
-    out: Path = Path("data/features")
-    streams: tuple[Literal[FEATURE_STREAMS], ...] = ("mfcc", "emotion", "3dmm")
-    dtype: Literal["float16", "float32"] = "float32"
-    workers: PositiveInt = 2
-    mfcc: MfccParams = MfccParams()
-    wav2vec: Wav2VecParams = Wav2VecParams()
-    facial: FacialParams = FacialParams()
+    out: Path
+    streams: tuple[Literal[FEATURE_STREAMS], ...]
+    dtype: Literal["float16", "float32"]
+    workers: PositiveInt
+    mfcc: MfccParams
+    wav2vec: Wav2VecParams
+    facial: FacialParams
 
 
 class ModelScale(_Strict):
@@ -137,9 +132,9 @@ class ModelScale(_Strict):
     depth: PositiveInt
     decoder_layers: PositiveInt
     ff_dim: PositiveInt
-    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
-    window_size: PositiveInt = 50  # latent windows; also the MMT encoder's attention span
-    decoder_window: Annotated[int, Field(ge=0)] = 0  # decoder attention span; 0 = whole clip
+    dropout: Probability
+    window_size: PositiveInt  # latent windows; also the MMT encoder's attention span
+    decoder_window: Annotated[int, Field(ge=0)]  # decoder attention span; 0 = whole clip
 
 
 class _Scaled(_Strict):
@@ -160,42 +155,27 @@ class TrainParams(_Strict):
     epochs: PositiveInt
     batch_size: PositiveInt
     lr: Annotated[float, Field(gt=0)]
+    weight_decay: Annotated[float, Field(ge=0)]
+    betas: tuple[float, float]
+    ema_decay: Probability
+    grad_clip: Annotated[float, Field(gt=0)]
+    amp: bool
+    device: Device
+    num_workers: Annotated[int, Field(ge=0)]
     checkpoint: Path  # written every epoch; `--resume` continues from it
     model_out: Path
     metrics_file: Path
     plots_dir: Path
     registered_name: str  # the MLflow registered model
-    weight_decay: Annotated[float, Field(ge=0)] = 5e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    ema_decay: Annotated[float, Field(ge=0, lt=1)] = 0.999
-    grad_clip: Annotated[float, Field(gt=0)] = 1.0
-    amp: bool = True
-    device: str = "auto"
-    num_workers: Annotated[int, Field(ge=0)] = 0
-
-
-_DEMO = ModelScale(
-    hidden_dim=64, latent_dim=32, heads=4, depth=1, decoder_layers=2, ff_dim=128, decoder_window=150
-)
-_PAPER = ModelScale(
-    hidden_dim=1024, latent_dim=128, heads=4, depth=2, decoder_layers=2, ff_dim=2048
-)
 
 
 class MMTParams(_Scaled):
-    scales: dict[str, ModelScale] = {"demo": _DEMO, "paper": _PAPER}
-    scale: str = "demo"
-    video_streams: tuple[str, ...] = ("emotion", "3dmm")  # the first queries the others
-    audio_streams: tuple[str, ...] = ("mfcc",)
-    paper_feature_dims: dict[str, PositiveInt] = {
-        "au": 25088,
-        "fe": 1408,
-        "va": 64,
-        "wav2vec": 1536,
-        "mfcc": 26,
-    }
-    w_3dmm: Annotated[float, Field(ge=0)] = 10.0
-    w_emotion: Annotated[float, Field(ge=0)] = 10.0
+    scales: dict[str, ModelScale]
+    scale: str
+    video_streams: tuple[str, ...]  # the first queries the others
+    audio_streams: tuple[str, ...]
+    w_3dmm: Annotated[float, Field(ge=0)]
+    w_emotion: Annotated[float, Field(ge=0)]
 
     @property
     def sizes(self) -> ModelScale:
@@ -210,105 +190,88 @@ class DDIMScale(_Strict):
     width_mults: tuple[PositiveInt, ...]  # one U-Net level each; the length halves between them
     blocks_per_level: PositiveInt
     time_dim: Annotated[int, Field(gt=0, multiple_of=2)]
-    groups: PositiveInt = 32  # GroupNorm groups
-    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
-
-
-_DDIM_DEMO = DDIMScale(
-    cond_dim=256, base_width=64, width_mults=(1, 2, 2), blocks_per_level=1, time_dim=128, groups=8
-)
-_DDIM_PAPER = DDIMScale(
-    cond_dim=1024, base_width=128, width_mults=(1, 2, 2, 2), blocks_per_level=2, time_dim=512
-)
+    groups: PositiveInt  # GroupNorm groups
+    dropout: Probability
 
 
 class DDIMParams(_Scaled):
-    num_train_timesteps: PositiveInt = 20
-    sampling_steps: PositiveInt = 20
-    eta: Annotated[float, Field(ge=0, le=1)] = 0.0
-    cfg_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0  # > 0: classifier-free guidance
-    guidance: Annotated[float, Field(ge=0)] = 1.0  # 1 = plain conditional sampling (paper)
-    clip_x0: bool = True  # clip each step's predicted x0 to the range of the train latents
-    scales: dict[str, DDIMScale] = {"demo": _DDIM_DEMO, "paper": _DDIM_PAPER}
-    scale: str = "demo"
+    """The diffusion model and its scheduler (what training fixes)."""
 
-    @model_validator(mode="after")
-    def _steps_within_schedule(self) -> DDIMParams:
-        if self.sampling_steps > self.num_train_timesteps:
-            raise ValueError(
-                f"sampling_steps {self.sampling_steps} exceeds "
-                f"num_train_timesteps {self.num_train_timesteps}"
-            )
-        if self.guidance != 1.0 and self.cfg_dropout == 0:
-            raise ValueError("guidance != 1 needs cfg_dropout > 0 (a learned null condition)")
-        return self
+    num_train_timesteps: PositiveInt
+    beta_schedule: Literal["squaredcos_cap_v2"]
+    prediction_type: Literal["epsilon"]
+    clip_sample: bool  # clip each step's predicted x0 to the range of the train latents
+    cfg_dropout: Probability  # > 0: classifier-free guidance training
+    scales: dict[str, DDIMScale]
+    scale: str
 
     @property
     def sizes(self) -> DDIMScale:
         return self.scales[self.scale]
 
 
+class SamplingParams(_Strict):
+    """How reactions are drawn from a trained model (what evaluation and generation choose)."""
+
+    steps: PositiveInt  # DDIM steps, at most ddim.num_train_timesteps
+    eta: Annotated[float, Field(ge=0, le=1)]
+    guidance: Annotated[float, Field(ge=0)]  # 1 = plain conditional sampling (paper)
+
+
 class EvaluateParams(_Strict):
-    split: Literal["train", "val", "test"] = "test"
-    samples: PositiveInt = 10
-    methods: tuple[str, ...] = (
-        "GT",
-        "B_Random",
-        "B_Mime",
-        "B_MeanSeq",
-        "B_MeanFr",
-        "ReactDiff (offline)",
-        "ReactDiff (online)",
-        "ReactDiff w/o diffusion",
-    )
-    device: Literal["cpu", "cuda"] = "cpu"
-    metrics_file: Path = Path("metrics/eval.json")
-    report_file: Path = Path("reports/eval.md")
-    plot_file: Path = Path("reports/eval.png")
+    split: Literal["train", "val", "test"]
+    samples: PositiveInt
+    methods: tuple[str, ...]
+    device: Literal["cpu", "cuda"]
+    metrics_file: Path
+    report_file: Path
+    plot_file: Path
 
 
 class TrackingParams(_Strict):
-    experiment: str = "reactdiff"
-    default_uri: str = "sqlite:///mlflow.db"
+    experiment: str
+    default_uri: str
+
+
+class BenchmarkParams(_Strict):
+    """Only the benchmarks read these; no stage depends on them."""
+
+    paper_feature_dims: dict[str, PositiveInt]  # feature dims of the paper's streams
 
 
 class Params(_Strict):
-    base: BaseParams = BaseParams()
-    data: DataParams = DataParams()
-    format: FormatParams = FormatParams()
-    validate_: ValidateParams = Field(default=ValidateParams(), alias="validate")
-    split: SplitParams = SplitParams()
-    features: FeaturesParams = FeaturesParams()
-    mmt: MMTParams = MMTParams()
-    train_mmt: TrainParams = TrainParams(
-        epochs=15,
-        batch_size=16,
-        lr=2e-3,
-        checkpoint=Path("models/checkpoints/mmt.pt"),
-        model_out=Path("models/mmt.pt"),
-        metrics_file=Path("metrics/mmt.json"),
-        plots_dir=Path("plots/mmt"),
-        registered_name="reactdiff-mmt",
-    )
-    ddim: DDIMParams = DDIMParams()
-    train_ddim: TrainParams = TrainParams(
-        epochs=20,
-        batch_size=64,
-        lr=1e-3,
-        checkpoint=Path("models/checkpoints/ddim.pt"),
-        model_out=Path("models/reactdiff.pt"),
-        metrics_file=Path("metrics/ddim.json"),
-        plots_dir=Path("plots/ddim"),
-        registered_name="reactdiff",
-    )
-    evaluate: EvaluateParams = EvaluateParams()
-    tracking: TrackingParams = TrackingParams()
+    base: BaseParams
+    data: DataParams
+    validate_: ValidateParams = Field(alias="validate")
+    split: SplitParams
+    features: FeaturesParams
+    mmt: MMTParams
+    ddim: DDIMParams
+    sampling: SamplingParams
+    train_mmt: TrainParams
+    train_ddim: TrainParams
+    evaluate: EvaluateParams
+    tracking: TrackingParams
+    benchmarks: BenchmarkParams
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
     def validation(self) -> ValidateParams:
         return self.validate_
+
+    @model_validator(mode="after")
+    def _sampling_fits_the_model(self) -> Params:
+        if self.sampling.steps > self.ddim.num_train_timesteps:
+            raise ValueError(
+                f"sampling.steps {self.sampling.steps} exceeds "
+                f"ddim.num_train_timesteps {self.ddim.num_train_timesteps}"
+            )
+        if self.sampling.guidance != 1.0 and self.ddim.cfg_dropout == 0:
+            raise ValueError(
+                "sampling.guidance != 1 needs ddim.cfg_dropout > 0 (a learned null condition)"
+            )
+        return self
 
 
 def _describe(err: ValidationError, source: Path) -> str:
@@ -317,6 +280,10 @@ def _describe(err: ValidationError, source: Path) -> str:
         key = ".".join(str(p) for p in e["loc"]).replace("validate_", "validate")
         if e["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
+        elif e["type"] == "missing":
+            lines.append(f"  {key}: missing (every key is set in params.yaml)")
+        elif not key:  # a rule across groups: the message names the keys
+            lines.append(f"  {e['msg'].removeprefix('Value error, ')}")
         else:
             lines.append(f"  {key}: {e['msg']} (got {e.get('input')!r})")
     return "\n".join(lines)

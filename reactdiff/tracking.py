@@ -1,5 +1,8 @@
 """MLflow conventions: one experiment, one run per stage, nested under a pipeline run if any.
 
+``stage_run`` is the one place a stage meets MLflow: it runs the stage and logs the
+``StageResult`` it returns (params, metrics, artifacts, the registered model, the champion).
+
 Every stage run is tagged with the stage name, the git commit and the ``dvc.lock`` hashes of
 the upstream outputs it reads, so a run can be traced back to the exact data it saw.
 The store defaults to ``tracking.default_uri`` (a local SQLite file); MLFLOW_TRACKING_URI
@@ -8,16 +11,21 @@ overrides it. The parent run id of a pipeline run comes in REACTDIFF_PARENT_RUN_
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import os
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
 from reactdiff.config import Params
+from reactdiff.errors import DataFileError, UserError
+from reactdiff.stages.result import StageOptions, StageResult
+
+OptionsT = TypeVar("OptionsT", bound=StageOptions)
 
 PARENT_RUN_ENV = "REACTDIFF_PARENT_RUN_ID"
 
@@ -77,23 +85,76 @@ def upstream_hashes(stage: str, cwd: Path = Path()) -> dict[str, str]:
     return hashes
 
 
-@contextlib.contextmanager
-def stage_run(stage: str, params: Params, run_params: dict | None = None) -> Iterator:
-    """Start the stage's MLflow run; an exception marks it FAILED with the error as a tag."""
+def _log_epoch(history_row: dict[str, float]) -> None:
+    import mlflow
+
+    metrics = {k: v for k, v in history_row.items() if k != "epoch"}
+    mlflow.log_metrics(metrics, step=int(history_row["epoch"]))
+
+
+def _log_result(result: StageResult) -> None:
+    """Params, metrics, tags, artifacts, documents; then the model and the champion alias."""
+    import mlflow
+
+    if result.run_params:
+        mlflow.log_params(result.run_params)
+    if result.metrics:
+        mlflow.log_metrics({mlflow_name(k): float(v) for k, v in result.metrics.items()})
+    if result.tags:
+        mlflow.set_tags(result.tags)
+    for name, doc in result.documents.items():
+        if isinstance(doc, str):
+            mlflow.log_text(doc, name)
+        else:
+            mlflow.log_dict(doc, name)
+    for path, where in result.artifacts:
+        path = Path(path)
+        if path.is_dir():
+            mlflow.log_artifacts(str(path), where)
+        else:
+            mlflow.log_artifact(str(path), where)
+    if (m := result.model) is not None:
+        version = log_registered_model(
+            m.load(), m.artifact_path, m.registered_name, m.model_file, list(m.files)
+        )
+        result.notes.append(f"registered {m.registered_name} v{version}")
+    if (c := result.champion) is not None:
+        version = registered_version_of(c.registered_name, c.model_file)
+        if version is None:
+            note = f"{c.model_file} is not registered in this MLflow store"
+        else:
+            moved = promote_champion(c.registered_name, version, c.metrics_file, c.method)
+            note = f"{c.registered_name} v{version} " + (
+                "is the new champion" if moved else "did not beat the champion"
+            )
+        mlflow.set_tag("champion", note)
+        result.notes.append(f"champion: {note}")
+
+
+def stage_run(
+    stage: str,
+    run: Callable[[Params, OptionsT], StageResult],
+    params: Params,
+    options: OptionsT,
+) -> StageResult:
+    """Run a stage inside its MLflow run (nested under the pipeline's, if any) and log what it
+    returns. A stage failure (an exception, or ``result.failure`` once all is logged) marks
+    the run FAILED with the error as a tag, and is raised."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(params))
     mlflow.set_experiment(params.tracking.experiment)
     tags = {"stage": stage, "git_commit": git_commit(), **upstream_hashes(stage)}
     parent = os.environ.get(PARENT_RUN_ENV) or None
-    with mlflow.start_run(run_name=stage, tags=tags, parent_run_id=parent) as run:
-        if run_params:
-            mlflow.log_params(run_params)
+    with mlflow.start_run(run_name=stage, tags=tags, parent_run_id=parent):
         try:
-            yield run
+            result = run(params, dataclasses.replace(options, on_epoch=_log_epoch))
+            _log_result(result)
+            result.raise_failure()
         except BaseException as err:
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             raise
+    return result
 
 
 def log_registered_model(
@@ -176,17 +237,17 @@ def promote_champion(
     try:
         frdist = float(rows[method]["FRDist"])
     except KeyError:
-        msg = f"{eval_metrics}: no FRDist for method {method!r} (has {sorted(rows)})"
-        raise ValueError(msg) from None
+        msg = f"no FRDist for method {method!r} (has {sorted(rows)})"
+        raise DataFileError(eval_metrics, msg) from None
     if not math.isfinite(frdist):
-        raise ValueError(f"{eval_metrics}: FRDist of {method!r} is {frdist}")
+        raise DataFileError(eval_metrics, f"FRDist of {method!r} is {frdist}")
     client = MlflowClient()
     client.set_model_version_tag(registered_name, str(version), FRDIST_TAG, str(frdist))
     holder = client.get_registered_model(registered_name).aliases.get(alias)
     if holder is not None:
         champion = client.get_model_version(registered_name, holder)
         if FRDIST_TAG not in champion.tags:
-            raise ValueError(
+            raise UserError(
                 f"{registered_name}@{alias} (v{champion.version}) has no {FRDIST_TAG} tag to "
                 f"compare with; tag it or delete the alias"
             )

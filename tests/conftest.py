@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from reactdiff.data.synthetic.drop import SynthSpec, write_drop
-from tests.helpers.params import params_with
+from reactdiff.data.synthetic.drop import write_drop
+from tests.helpers.params import params_with, repo_params, tiny_spec
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-TINY = SynthSpec(sessions=3, clips_per_session=2, seed=7, video=True)
+TINY = tiny_spec()
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +25,9 @@ def tiny_drop_master(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_drop_novideo_master(tmp_path_factory) -> Path:
-    spec = SynthSpec(sessions=3, clips_per_session=2, seed=7, video=False)
-    return write_drop(tmp_path_factory.mktemp("drop") / "react", spec, progress=False)
+    return write_drop(
+        tmp_path_factory.mktemp("drop") / "react", tiny_spec(video=False), progress=False
+    )
 
 
 @pytest.fixture
@@ -43,7 +44,6 @@ def tiny_drop_novideo(tiny_drop_novideo_master, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_store_master(tiny_drop_master, tmp_path_factory) -> Path:
     """mfcc + emotion + 3dmm of every clip of the tiny drop. Never modify: copy it."""
-    from reactdiff.config import FeaturesParams
     from reactdiff.features.extract import extract_features, split_clips
 
     out = tmp_path_factory.mktemp("features") / "store"
@@ -51,7 +51,7 @@ def tiny_store_master(tiny_drop_master, tmp_path_factory) -> Path:
         tiny_drop_master,
         out,
         split_clips(tiny_drop_master),
-        FeaturesParams(),
+        repo_params().features,
         750,
         25,
         workers=1,
@@ -63,8 +63,9 @@ def tiny_store_master(tiny_drop_master, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_reactdiff(tiny_store_master, tiny_drop_master, tmp_path_factory):
     """(params, folder, train_ddim summary) of a ReactDiff trained briefly on the tiny store."""
-    from reactdiff.training.ddim_stage import run_train_ddim
-    from reactdiff.training.mmt_stage import run_train_mmt
+    from reactdiff.stages.train_mmt import datasets
+    from reactdiff.training.ddim import train_ddim
+    from reactdiff.training.mmt import load_mmt, train_mmt
 
     tmp = tmp_path_factory.mktemp("ddim")
     train = {"epochs": 2, "batch_size": 8, "lr": 3e-3, "device": "cpu"}
@@ -86,11 +87,13 @@ def tiny_reactdiff(tiny_store_master, tiny_drop_master, tmp_path_factory):
                 "metrics_file": str(tmp / "ddim.json"),
                 "plots_dir": str(tmp / "plots_ddim"),
             },
-            "ddim": {"sampling_steps": 5},
+            "sampling": {"steps": 5},
         }
     )
-    run_train_mmt(params, progress=False)
-    summary = run_train_ddim(params, progress=False)
+    m = params.mmt
+    train_mmt(params, *datasets(params, [*m.video_streams, *m.audio_streams]), progress=False)
+    mmt, std3 = load_mmt(params.train_mmt.model_out)
+    summary = train_ddim(params, mmt, std3, *datasets(params, mmt.streams), progress=False)
     return params, tmp, summary
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
+from reactdiff.errors import UserError
 from reactdiff.tracking import FRDIST_TAG, log_registered_model, promote_champion
 
 
@@ -56,7 +57,7 @@ def test_champion_moves_only_to_a_lower_frdist(tmp_path):
     with pytest.raises(ValueError, match="no FRDist for method 'ReactDiff'"):
         promote_champion("reactdiff", v5, m5, "ReactDiff")
     client.delete_model_version_tag("reactdiff", v4, FRDIST_TAG)
-    with pytest.raises(ValueError, match=r"reactdiff@champion \(v4\) has no FRDist tag"):
+    with pytest.raises(UserError, match=r"reactdiff@champion \(v4\) has no FRDist tag"):
         promote_champion("reactdiff", v3, m3, "ReactDiff")
     assert champion() == v4
 
@@ -71,3 +72,44 @@ def test_version_of_a_model_file(tmp_path):
     other = tmp_path / "other.pt"
     other.write_bytes(b"never registered")
     assert registered_version_of("reactdiff", other) is None
+
+
+def test_stage_run_logs_a_stage_result_and_fails_on_its_failure(tmp_path, mlflow_store):
+    """One StageResult in, one MLflow run out: params, metrics, tags, files; a failure is
+    raised after everything was logged, and the run is FAILED."""
+    from reactdiff.errors import DataQualityError
+    from reactdiff.stages.result import StageOptions, StageResult
+    from reactdiff.tracking import stage_run
+    from tests.helpers.params import params_with
+
+    report = tmp_path / "report.json"
+    report.write_text("{}")
+    params = params_with({"tracking": {"experiment": "stage-run-test"}})
+    epochs = []
+
+    def fake_stage(params, options, fail=False) -> StageResult:
+        options.on_epoch({"epoch": 1, "train_loss": 0.5})
+        epochs.append(1)
+        failure = DataQualityError("bad data", ["FAIL x: y"]) if fail else None
+        return StageResult(
+            summary="done",
+            run_params={"a": 1},
+            metrics={"ReactDiff (offline)/FRDist": 2.5},
+            artifacts=[(report, "reports")],
+            documents={"summary.json": {"k": 1}},
+            tags={"t": "v"},
+            failure=failure,
+        )
+
+    result = stage_run("fake", fake_stage, params, StageOptions())
+    assert result.summary == "done" and epochs == [1]
+    with pytest.raises(DataQualityError, match="bad data"):
+        stage_run("fake", lambda p, o: fake_stage(p, o, fail=True), params, StageOptions())
+    runs = mlflow.search_runs(experiment_names=["stage-run-test"], order_by=["start_time"])
+    assert list(runs["status"]) == ["FINISHED", "FAILED"]
+    ok = runs.iloc[0]
+    assert ok["params.a"] == "1" and ok["tags.t"] == "v" and ok["tags.stage"] == "fake"
+    assert ok["metrics.ReactDiff offline/FRDist"] == 2.5 and ok["metrics.train_loss"] == 0.5
+    files = {f.path for f in MlflowClient().list_artifacts(ok["run_id"])}
+    assert {"reports", "summary.json"} <= files
+    assert "bad data" in runs.iloc[1]["tags.error"]

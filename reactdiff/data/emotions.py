@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reactdiff.data.format import read_emotion
 from reactdiff.data.layout import Pair, ReactLayout, mirrored, read_split_csv
-from reactdiff.data.readers import read_emotion
 
 
 @dataclass(frozen=True)

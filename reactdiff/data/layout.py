@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from reactdiff.atomic import atomic_path
-from reactdiff.data.errors import DataFileError
+from reactdiff.errors import DataFileError
 
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
@@ -28,7 +28,7 @@ STREAM_DIRS: dict[str, str] = {
 }
 STREAM_EXT: dict[str, str] = {"video": ".mp4", "audio": ".wav", "emotion": ".csv", "3dmm": ".npy"}
 
-# Emotion files rename the sides of a dyad (DESIGN.md "Data").
+# Emotion files rename the sides of a dyad: NoXI Expert/Novice and the RECOLA ids to P1/P2.
 NOXI_SIDES = {"Expert_video": "P1", "Novice_video": "P2"}
 RECOLA_SIDES = {"P25": "P1", "P41": "P1", "P45": "P1", "P26": "P2", "P42": "P2", "P46": "P2"}
 SPLIT_CSV_HEADER = ["", "speaker_path", "listener_path"]

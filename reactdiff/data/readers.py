@@ -1,4 +1,4 @@
-"""Readers for the four per-clip files of a REACT drop.
+"""Readers for the 3DMM, audio and video files of a REACT drop (Emotion CSVs: ``format``).
 
 Each reader either returns well-formed arrays or raises DataFileError naming the file and the
 problem; nothing is padded, truncated past what the format allows, or guessed.
@@ -10,74 +10,9 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from reactdiff.data.errors import DataFileError
-
-EMOTION_COLUMNS: tuple[str, ...] = (
-    "AU1",
-    "AU2",
-    "AU4",
-    "AU6",
-    "AU7",
-    "AU9",
-    "AU10",
-    "AU12",
-    "AU14",
-    "AU15",
-    "AU17",
-    "AU23",
-    "AU24",
-    "AU25",
-    "AU26",
-    "Valence",
-    "Arousal",
-    "Neutral",
-    "Happy",
-    "Sad",
-    "Surprise",
-    "Fear",
-    "Disgust",
-    "Anger",
-    "Contempt",
-)
-AU_SLICE = slice(0, 15)
-VA_SLICE = slice(15, 17)
-EXPR_SLICE = slice(17, 25)
-EMOTION_DIM = 25
-FACE_3DMM_DIM = 58
-
-
-def read_emotion_table(path: Path) -> pd.DataFrame:
-    """The raw emotion CSV as a DataFrame, whatever its columns (validation inspects them)."""
-    if not path.is_file():
-        raise DataFileError(path, "emotion CSV not found")
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataFileError(path, f"not a readable CSV: {err}") from None
-
-
-def check_emotion_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Exactly 25 numeric columns, renamed to the canonical names."""
-    if df.shape[1] != EMOTION_DIM:
-        raise DataFileError(path, f"expected {EMOTION_DIM} columns, found {df.shape[1]}")
-    bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-    if bad:
-        raise DataFileError(path, f"non-numeric values in column(s) {bad}")
-    return df.set_axis(list(EMOTION_COLUMNS), axis=1)
-
-
-def read_emotion(path: Path, frames: int) -> np.ndarray:
-    """The first ``frames`` rows as float32 (frames, 25); NaN or a short file is an error."""
-    values = check_emotion_columns(read_emotion_table(path), path).to_numpy(dtype=np.float32)
-    if len(values) < frames:
-        raise DataFileError(path, f"has {len(values)} rows, need at least {frames}")
-    values = values[:frames]
-    if not np.isfinite(values).all():
-        row = int(np.argwhere(~np.isfinite(values))[0, 0]) + 2  # +1 header, +1 one-based
-        raise DataFileError(path, f"non-finite value on line {row}")
-    return values
+from reactdiff.data.format import FACE_3DMM_DIM
+from reactdiff.errors import DataFileError
 
 
 def load_npy(path: Path) -> np.ndarray:
@@ -96,7 +31,9 @@ def read_3dmm(path: Path, frames: int) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 2 or arr.shape[1] != FACE_3DMM_DIM:
-        raise DataFileError(path, f"shape {arr.shape}, expected (T, 58) or (T, 1, 58)")
+        raise DataFileError(
+            path, f"shape {arr.shape}, expected (T, {FACE_3DMM_DIM}) or (T, 1, {FACE_3DMM_DIM})"
+        )
     if len(arr) < frames:
         raise DataFileError(path, f"has {len(arr)} frames, need at least {frames}")
     arr = arr[:frames].astype(np.float32)

@@ -14,14 +14,40 @@ and without the clip a sample starts hundreds of standard deviations off and nev
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Protocol
+from typing import Any, Literal
 
 import torch
 
 
-class ScheduleParams(Protocol):
+@dataclasses.dataclass(frozen=True)
+class SchedulerConfig:
+    """Everything that fixes the schedule, saved with a model as one dict (``to_dict``).
+
+    ``clip_sample``: clip every step's predicted x0 to a range given at sampling (``step``'s
+    ``x0_range``; ReactDiff passes the range of its standardised train latents).
+    """
+
     num_train_timesteps: int
+    beta_schedule: Literal["squaredcos_cap_v2"]
+    prediction_type: Literal["epsilon"]
+    clip_sample: bool
+
+    def __post_init__(self) -> None:
+        if self.num_train_timesteps < 1:
+            raise ValueError(f"num_train_timesteps must be >= 1, got {self.num_train_timesteps}")
+        if self.beta_schedule != "squaredcos_cap_v2":
+            raise ValueError(f"beta_schedule {self.beta_schedule!r}: only squaredcos_cap_v2")
+        if self.prediction_type != "epsilon":
+            raise ValueError(f"prediction_type {self.prediction_type!r}: only epsilon")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> SchedulerConfig:
+        return SchedulerConfig(**d)
 
 
 def cosine_betas(num_steps: int, max_beta: float = 0.999) -> torch.Tensor:
@@ -40,10 +66,9 @@ def cosine_betas(num_steps: int, max_beta: float = 0.999) -> torch.Tensor:
 class DDIMScheduler:
     """Forward noising for training and the DDIM reverse step for sampling (cosine betas)."""
 
-    def __init__(self, num_train_timesteps: int = 20) -> None:
-        if num_train_timesteps < 1:
-            raise ValueError(f"num_train_timesteps must be >= 1, got {num_train_timesteps}")
-        self.num_train_timesteps = num_train_timesteps
+    def __init__(self, config: SchedulerConfig) -> None:
+        self.config = config
+        self.num_train_timesteps = num_train_timesteps = config.num_train_timesteps
         self.betas = cosine_betas(num_train_timesteps)
         self.alphas_cumprod = torch.cumprod(1 - self.betas, 0)
         self.set_timesteps(num_train_timesteps)
@@ -79,15 +104,18 @@ class DDIMScheduler:
     ) -> torch.Tensor:
         """x at the timestep after ``t`` in ``timesteps`` (DDIM eq. 12; eta = 0: deterministic).
 
-        ``x0_range`` (low, high), broadcastable to ``x_t``: clip the predicted x0 to it (the
-        noise prediction itself is kept, as diffusers does by default).
+        ``x0_range`` (low, high), broadcastable to ``x_t``: with ``config.clip_sample``, clip the
+        predicted x0 to it (the noise prediction itself is kept, as diffusers does by default);
+        it must be given then, and is ignored otherwise.
         """
+        if self.config.clip_sample and x0_range is None:
+            raise ValueError("clip_sample needs the x0_range to clip to")
         t = int(t)
         if t not in self._prev:
             raise ValueError(f"timestep {t} is not one of set_timesteps' {self.timesteps.tolist()}")
         abar_t, abar_prev = self._abar(t, x_t), self._abar(self._prev[t], x_t)
         x0_pred = (x_t - (1 - abar_t).sqrt() * eps_pred) / abar_t.sqrt()
-        if x0_range is not None:
+        if self.config.clip_sample:
             x0_pred = torch.maximum(torch.minimum(x0_pred, x0_range[1]), x0_range[0])
         var = (1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev)
         sigma = eta * var.sqrt()
@@ -98,8 +126,3 @@ class DDIMScheduler:
             noise = torch.randn(x_t.shape, generator=generator, dtype=x_t.dtype, device=x_t.device)
             x_prev = x_prev + sigma * noise
         return x_prev
-
-
-def make_scheduler(cfg: ScheduleParams) -> DDIMScheduler:
-    """The scheduler that the ``ddim`` params group describes."""
-    return DDIMScheduler(cfg.num_train_timesteps)

@@ -1,1 +1,1 @@
-"""Official REACT challenge metrics (exact, fast), naive baselines and the evaluate stage."""
+"""Official REACT challenge metrics (exact, fast), naive baselines, model predictions, reports."""

@@ -1,4 +1,5 @@
-"""The challenge's naive baselines (METRICS.md), S identical copies unless drawn at random.
+"""The challenge's naive baselines, as the official evaluation defines them: S identical
+copies unless drawn at random.
 
 Identical copies are returned as read-only broadcast views: no memory for the S copies, and
 the metrics compute each distinct sample once.

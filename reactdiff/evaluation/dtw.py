@@ -100,8 +100,17 @@ def _popcount32(typingctx, x):  # numba intrinsic: (typing context, argument typ
 
 
 @numba.njit(cache=True, nogil=True)
-def _local_costs(arev: np.ndarray, b: np.ndarray, off: int, jlo: int, jhi: int,
-                 cost: np.ndarray, amrev: np.ndarray, bm: np.ndarray, skip_au: bool) -> None:
+def _local_costs(
+    arev: np.ndarray,
+    b: np.ndarray,
+    off: int,
+    jlo: int,
+    jhi: int,
+    cost: np.ndarray,
+    amrev: np.ndarray,
+    bm: np.ndarray,
+    skip_au: bool,
+) -> None:
     """Squared distances of cells (T-1-off-j, j), j in [jlo, jhi], per group.
 
     Sums dimensions in order from 0.0, as tslearn does (bit-identical costs). Two dimensions per
@@ -114,37 +123,37 @@ def _local_costs(arev: np.ndarray, b: np.ndarray, off: int, jlo: int, jhi: int,
     first_group = 1 if skip_au else 0
     if not skip_au and amrev.shape[0] > 0 and bm.shape[0] > 0:
         first_group = 1
-        ma = amrev[off + jlo:off + jhi + 1]
-        mb = bm[jlo:jhi + 1]
-        c0 = cost[0, jlo:jhi + 1]
+        ma = amrev[off + jlo : off + jhi + 1]
+        mb = bm[jlo : jhi + 1]
+        c0 = cost[0, jlo : jhi + 1]
         for t in range(m):
             c0[t] = _popcount32(ma[t] ^ mb[t])
     for g, lo, hi in ((0, 0, _G0), (1, _G0, _G1), (2, _G1, N_DIMS)):
         if g < first_group:
             continue
-        cg = cost[g, jlo:jhi + 1]
-        a0 = arev[lo, off + jlo:off + jhi + 1]
-        b0 = b[lo, jlo:jhi + 1]
-        a1 = arev[lo + 1, off + jlo:off + jhi + 1]
-        b1 = b[lo + 1, jlo:jhi + 1]
+        cg = cost[g, jlo : jhi + 1]
+        a0 = arev[lo, off + jlo : off + jhi + 1]
+        b0 = b[lo, jlo : jhi + 1]
+        a1 = arev[lo + 1, off + jlo : off + jhi + 1]
+        b1 = b[lo + 1, jlo : jhi + 1]
         for t in range(m):  # every group has at least two dimensions
             x = a0[t] - b0[t]
             y = a1[t] - b1[t]
             cg[t] = x * x + y * y
         dim = lo + 2
         while dim + 2 <= hi:
-            a0 = arev[dim, off + jlo:off + jhi + 1]
-            b0 = b[dim, jlo:jhi + 1]
-            a1 = arev[dim + 1, off + jlo:off + jhi + 1]
-            b1 = b[dim + 1, jlo:jhi + 1]
+            a0 = arev[dim, off + jlo : off + jhi + 1]
+            b0 = b[dim, jlo : jhi + 1]
+            a1 = arev[dim + 1, off + jlo : off + jhi + 1]
+            b1 = b[dim + 1, jlo : jhi + 1]
             for t in range(m):
                 x = a0[t] - b0[t]
                 y = a1[t] - b1[t]
                 cg[t] = cg[t] + x * x + y * y
             dim += 2
         if dim < hi:
-            a0 = arev[dim, off + jlo:off + jhi + 1]
-            b0 = b[dim, jlo:jhi + 1]
+            a0 = arev[dim, off + jlo : off + jhi + 1]
+            b0 = b[dim, jlo : jhi + 1]
             for t in range(m):
                 x = a0[t] - b0[t]
                 cg[t] += x * x
@@ -181,9 +190,17 @@ def diagonal_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def dtw3_abandon(arev: np.ndarray, b: np.ndarray, threshold: float, bufs: np.ndarray,
-                 cost: np.ndarray, out: np.ndarray, amrev: np.ndarray, bm: np.ndarray,
-                 au_sq: float = -1.0) -> bool:
+def dtw3_abandon(
+    arev: np.ndarray,
+    b: np.ndarray,
+    threshold: float,
+    bufs: np.ndarray,
+    cost: np.ndarray,
+    out: np.ndarray,
+    amrev: np.ndarray,
+    bm: np.ndarray,
+    au_sq: float = -1.0,
+) -> bool:
     """Squared DTW of the three groups between a (time-reversed) and b, both (25, T).
 
     Writes the three squared costs to ``out`` and returns True, or returns False as soon as the
@@ -211,11 +228,11 @@ def dtw3_abandon(arev: np.ndarray, b: np.ndarray, threshold: float, bufs: np.nda
         for g in range(3):
             if g < g0:
                 continue
-            c = bufs[g, cur, jlo + 1:jhi + 2]
-            up = bufs[g, p1, jlo + 1:jhi + 2]
-            left = bufs[g, p1, jlo:jhi + 1]
-            diag = bufs[g, p2, jlo:jhi + 1]
-            cg = cost[g, jlo:jhi + 1]
+            c = bufs[g, cur, jlo + 1 : jhi + 2]
+            up = bufs[g, p1, jlo + 1 : jhi + 2]
+            left = bufs[g, p1, jlo : jhi + 1]
+            diag = bufs[g, p2, jlo : jhi + 1]
+            cg = cost[g, jlo : jhi + 1]
             for t in range(m):
                 c[t] = cg[t] + min(up[t], left[t], diag[t])
         if d % _CHECK_EVERY == 0 and threshold < np.inf:
@@ -241,9 +258,17 @@ def dtw3_abandon(arev: np.ndarray, b: np.ndarray, threshold: float, bufs: np.nda
 
 
 @numba.njit(cache=True, nogil=True)
-def _min_over_candidates(arev: np.ndarray, a: np.ndarray, amrev: np.ndarray,
-                         listeners: np.ndarray, lmasks: np.ndarray, lbinary: np.ndarray,
-                         cand: np.ndarray, bufs: np.ndarray, cost: np.ndarray) -> float:
+def _min_over_candidates(
+    arev: np.ndarray,
+    a: np.ndarray,
+    amrev: np.ndarray,
+    listeners: np.ndarray,
+    lmasks: np.ndarray,
+    lbinary: np.ndarray,
+    cand: np.ndarray,
+    bufs: np.ndarray,
+    cost: np.ndarray,
+) -> float:
     """min over candidate listeners of the weighted DTW, pruned (see module docstring)."""
     nc = cand.shape[0]
     ub = np.empty(nc)
@@ -265,8 +290,14 @@ def _min_over_candidates(arev: np.ndarray, a: np.ndarray, amrev: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True)
-def _min_dtw_task(a: np.ndarray, amask: np.ndarray, listeners: np.ndarray, lmasks: np.ndarray,
-                  lbinary: np.ndarray, cand: np.ndarray) -> float:
+def _min_dtw_task(
+    a: np.ndarray,
+    amask: np.ndarray,
+    listeners: np.ndarray,
+    lmasks: np.ndarray,
+    lbinary: np.ndarray,
+    cand: np.ndarray,
+) -> float:
     n = a.shape[1]
     arev = np.ascontiguousarray(a[:, ::-1])
     amrev = np.ascontiguousarray(amask[::-1])
@@ -291,8 +322,7 @@ class _NoAliasCompiler(Compiler):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _lane_sqdist(col: tuple, j: int, blk: tuple, i: int, lane: int, lo: int,
-                 hi: int) -> np.float32:
+def _lane_sqdist(col: tuple, j: int, blk: tuple, i: int, lane: int, lo: int, hi: int) -> np.float32:
     """Squared distance over dims [lo, hi) of column j of the sequence and row i of a lane.
 
     Sums in dimension order from dim lo, like :func:`_local_costs`; the caller compiles with
@@ -321,13 +351,17 @@ def _lane_costs(col: tuple, j: int, blk: tuple, i: int, lane: int, binary: bool)
         c0 = np.float32(_popcount32(blk[1][i, lane] ^ col[1][j]))
     else:
         c0 = _lane_sqdist(col, j, blk, i, lane, 0, _G0)
-    return (c0, _lane_sqdist(col, j, blk, i, lane, _G0, _G1),
-            _lane_sqdist(col, j, blk, i, lane, _G1, N_DIMS))
+    return (
+        c0,
+        _lane_sqdist(col, j, blk, i, lane, _G0, _G1),
+        _lane_sqdist(col, j, blk, i, lane, _G1, N_DIMS),
+    )
 
 
 @numba.njit(cache=True, nogil=True, pipeline_class=_NoAliasCompiler, fastmath={"contract"})
-def _screen_rows(i: int, blk: tuple, col: tuple, binary: bool, prev: tuple, cur: tuple,
-                 carry: tuple) -> None:
+def _screen_rows(
+    i: int, blk: tuple, col: tuple, binary: bool, prev: tuple, cur: tuple, carry: tuple
+) -> None:
     """DP rows i and i + 1 of one lane block and all groups, from ``prev`` (row i - 1) to ``cur``.
 
     ``prev``/``cur`` hold one (T + 1, 8) buffer per group, index 0 being the j = -1 border.
@@ -396,8 +430,9 @@ def _screen_first_row(blk: tuple, col: tuple, binary: bool, cur: tuple) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _screen(lanes: tuple, seq: np.ndarray, smask: np.ndarray, binary: bool,
-            out: np.ndarray) -> None:
+def _screen(
+    lanes: tuple, seq: np.ndarray, smask: np.ndarray, binary: bool, out: np.ndarray
+) -> None:
     """float32 squared per-group DTW of seq (T, 25) and every lane: out (3, width).
 
     ``lanes`` is :func:`_to_lanes`'s (data, AU masks) in blocks of 8 lanes, swept one block
@@ -410,9 +445,17 @@ def _screen(lanes: tuple, seq: np.ndarray, smask: np.ndarray, binary: bool,
     w = _LANE_BLOCK
     prev0 = (np.empty((n + 1, w), dt), np.empty((n + 1, w), dt), np.empty((n + 1, w), dt))
     cur0 = (np.empty((n + 1, w), dt), np.empty((n + 1, w), dt), np.empty((n + 1, w), dt))
-    carry = (np.empty(w, dt), np.empty(w, dt), np.empty(w, dt), np.empty(w, dt),
-             np.empty(w, dt), np.empty(w, dt), np.empty(w, dt), np.empty(w, dt),
-             np.empty(w, dt))
+    carry = (
+        np.empty(w, dt),
+        np.empty(w, dt),
+        np.empty(w, dt),
+        np.empty(w, dt),
+        np.empty(w, dt),
+        np.empty(w, dt),
+        np.empty(w, dt),
+        np.empty(w, dt),
+        np.empty(w, dt),
+    )
     for k in range(data.shape[0]):
         blk = (data[k], masks[k])
         prev, cur = prev0, cur0
@@ -429,7 +472,7 @@ def _screen(lanes: tuple, seq: np.ndarray, smask: np.ndarray, binary: bool,
             prev, cur = cur, prev
             i += 2
         for g in range(3):
-            out[g, k * w:(k + 1) * w] = prev[g][n]
+            out[g, k * w : (k + 1) * w] = prev[g][n]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -472,9 +515,16 @@ def _screen_bounds(sq: float, steps: int, exact: bool) -> tuple[float, float]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _screen_speaker(samples: np.ndarray, smasks: np.ndarray, sbinary: np.ndarray,
-                    rows: np.ndarray, listeners: np.ndarray, lmasks: np.ndarray,
-                    lbinary: np.ndarray, cand: np.ndarray) -> np.ndarray:
+def _screen_speaker(
+    samples: np.ndarray,
+    smasks: np.ndarray,
+    sbinary: np.ndarray,
+    rows: np.ndarray,
+    listeners: np.ndarray,
+    lmasks: np.ndarray,
+    lbinary: np.ndarray,
+    cand: np.ndarray,
+) -> np.ndarray:
     """float32 screen of every (sample rows[r], listener cand[c]) pair: (len(rows), len(cand), 3).
 
     Tiles of one sample (broadcast) against 8 neighbours (lanes). The last m mod 8 neighbours
@@ -516,9 +566,17 @@ def _screen_speaker(samples: np.ndarray, smasks: np.ndarray, sbinary: np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
-def _min_speaker(samples: np.ndarray, smasks: np.ndarray, sbinary: np.ndarray, rows: np.ndarray,
-                 listeners: np.ndarray, lmasks: np.ndarray, lbinary: np.ndarray,
-                 cand: np.ndarray, result: np.ndarray) -> None:
+def _min_speaker(
+    samples: np.ndarray,
+    smasks: np.ndarray,
+    sbinary: np.ndarray,
+    rows: np.ndarray,
+    listeners: np.ndarray,
+    lmasks: np.ndarray,
+    lbinary: np.ndarray,
+    cand: np.ndarray,
+    result: np.ndarray,
+) -> None:
     """result[r] = min over listeners cand of D(samples[rows[r]], .), screened (module docstring).
 
     All samples of one speaker share the neighbours. float32 inputs only.
@@ -556,8 +614,9 @@ def _min_speaker(samples: np.ndarray, smasks: np.ndarray, sbinary: np.ndarray, r
             j = cand[c]
             bm = lmasks[j] if lbinary[j] else no_mask
             au_sq = np.float64(f[r, c, 0]) if sbinary[u] and lbinary[j] else -1.0
-            if dtw3_abandon(arev, listeners[j], min(best, limit), bufs, cost, out, amrev, bm,
-                            au_sq):
+            if dtw3_abandon(
+                arev, listeners[j], min(best, limit), bufs, cost, out, amrev, bm, au_sq
+            ):
                 best = min(best, _combine(out[0], out[1], out[2]))
         result[r] = best
 
@@ -573,7 +632,7 @@ def dtw3_lanes(a: np.ndarray, listeners: np.ndarray) -> np.ndarray:
     width = lanes[0].shape[0] * _LANE_BLOCK
     out = np.empty((3, width), dtype=np.float32)
     _screen(lanes, np.ascontiguousarray(a.T), amask, bool(abin and lbin.all()), out)
-    return out[:, :len(listeners)].T.astype(np.float64)
+    return out[:, : len(listeners)].T.astype(np.float64)
 
 
 def au_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -586,9 +645,12 @@ def au_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _screenable(x: np.ndarray) -> bool:
     """float32 (25, T) sequences that the float32 screen cannot overflow (NaN fails too)."""
-    return (x.dtype == np.float32 and x.shape[-1] <= _SCREEN_MAX_T
-            and bool(x.max(initial=0.0) <= _SCREEN_MAX_ABS)
-            and bool(-x.min(initial=0.0) <= _SCREEN_MAX_ABS))
+    return (
+        x.dtype == np.float32
+        and x.shape[-1] <= _SCREEN_MAX_T
+        and bool(x.max(initial=0.0) <= _SCREEN_MAX_ABS)
+        and bool(-x.min(initial=0.0) <= _SCREEN_MAX_ABS)
+    )
 
 
 @dataclass(frozen=True)
@@ -616,9 +678,15 @@ def screen_eligible(samples: np.ndarray, listeners: np.ndarray | Sequences) -> b
     return samples.shape[-1] == lis.data.shape[-1] and lis.screenable and _screenable(samples)
 
 
-def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray | Sequences,
-                  indptr: np.ndarray, indices: np.ndarray, threads: int | None = None,
-                  screen: bool = True) -> np.ndarray:
+def min_dtw_tasks(
+    samples: np.ndarray,
+    owner: np.ndarray,
+    listeners: np.ndarray | Sequences,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    threads: int | None = None,
+    screen: bool = True,
+) -> np.ndarray:
     """For each sample u (25, T), min over listeners j in row owner[u] of the CSR matrix of D.
 
     samples (U, 25, T) and listeners (N, 25, T, or prepared once as :class:`Sequences`) share
@@ -639,11 +707,12 @@ def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray 
 
         def speaker_task(rows: np.ndarray) -> None:
             k = owner[rows[0]]
-            cand = indices[indptr[k]:indptr[k + 1]]
+            cand = indices[indptr[k] : indptr[k + 1]]
             values = np.empty(len(rows))
             if len(cand):
-                _min_speaker(samples, smasks, sbinary, rows, lis.data, lis.masks, lis.binary,
-                             cand, values)
+                _min_speaker(
+                    samples, smasks, sbinary, rows, lis.data, lis.masks, lis.binary, cand, values
+                )
             else:
                 values[:] = np.inf
             result[rows] = values
@@ -655,17 +724,20 @@ def min_dtw_tasks(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray 
     def task(u: int) -> float:
         k = owner[u]
         amask = smasks[u] if sbinary[u] else _NO_MASK
-        return _min_dtw_task(samples[u], amask, lis.data, lis.masks, lis.binary,
-                             indices[indptr[k]:indptr[k + 1]])
+        return _min_dtw_task(
+            samples[u], amask, lis.data, lis.masks, lis.binary, indices[indptr[k] : indptr[k + 1]]
+        )
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return np.fromiter(pool.map(task, range(samples.shape[0])), dtype=np.float64,
-                           count=samples.shape[0])
+        return np.fromiter(
+            pool.map(task, range(samples.shape[0])), dtype=np.float64, count=samples.shape[0]
+        )
 
 
 @numba.njit(cache=True, parallel=True)
-def _dtw3_pairs(a: np.ndarray, b: np.ndarray, amasks: np.ndarray, bmasks: np.ndarray,
-                binary: np.ndarray) -> np.ndarray:
+def _dtw3_pairs(
+    a: np.ndarray, b: np.ndarray, amasks: np.ndarray, bmasks: np.ndarray, binary: np.ndarray
+) -> np.ndarray:
     n_pairs = a.shape[0]
     n = a.shape[2]
     result = np.empty((n_pairs, 3))
@@ -717,10 +789,13 @@ def _weighted(dist: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- torch wavefront
-def dtw_wavefront(a: torch.Tensor, b: torch.Tensor,
-                  groups: tuple[tuple[int, int, float], ...] = GROUPS,
-                  a_index: torch.Tensor | None = None,
-                  b_index: torch.Tensor | None = None) -> torch.Tensor:
+def dtw_wavefront(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    groups: tuple[tuple[int, int, float], ...] = GROUPS,
+    a_index: torch.Tensor | None = None,
+    b_index: torch.Tensor | None = None,
+) -> torch.Tensor:
     """DTW distance per group of many pairs at once, by anti-diagonals (any torch device).
 
     Pairs are (a[p], b[p]) for a (P, T1, D), b (P, T2, D), or (a[a_index[p]], b[b_index[p]])
@@ -738,8 +813,9 @@ def dtw_wavefront(a: torch.Tensor, b: torch.Tensor,
     n_pairs, t1, t2 = a_index.shape[0], a.shape[1], b.shape[1]
     ai, bi = a_index.to(dev)[:, None], b_index.to(dev)[:, None]
     # diagonal buffers indexed by i + 1 (index 0 is the i = -1 border)
-    prev2 = torch.full((n_pairs, len(groups), t1 + 1), float("inf"), dtype=torch.float64,
-                       device=dev)
+    prev2 = torch.full(
+        (n_pairs, len(groups), t1 + 1), float("inf"), dtype=torch.float64, device=dev
+    )
     prev1 = prev2.clone()
     for d in range(t1 + t2 - 1):
         ilo, ihi = max(0, d - t2 + 1), min(d, t1 - 1)
@@ -751,16 +827,20 @@ def dtw_wavefront(a: torch.Tensor, b: torch.Tensor,
         if d == 0:
             cur[:, :, 1] = cost[:, :, 0]
         else:
-            up = prev1[:, :, ilo:ihi + 1]  # (i - 1, j)
-            left = prev1[:, :, ilo + 1:ihi + 2]  # (i, j - 1)
-            diag = prev2[:, :, ilo:ihi + 1]  # (i - 1, j - 1)
-            cur[:, :, ilo + 1:ihi + 2] = cost + torch.minimum(torch.minimum(up, left), diag)
+            up = prev1[:, :, ilo : ihi + 1]  # (i - 1, j)
+            left = prev1[:, :, ilo + 1 : ihi + 2]  # (i, j - 1)
+            diag = prev2[:, :, ilo : ihi + 1]  # (i - 1, j - 1)
+            cur[:, :, ilo + 1 : ihi + 2] = cost + torch.minimum(torch.minimum(up, left), diag)
         prev2, prev1 = prev1, cur
     return torch.sqrt(prev1[:, :, t1])
 
 
-def weighted_dtw_torch(a: torch.Tensor, b: torch.Tensor, a_index: torch.Tensor | None = None,
-                       b_index: torch.Tensor | None = None) -> torch.Tensor:
+def weighted_dtw_torch(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    a_index: torch.Tensor | None = None,
+    b_index: torch.Tensor | None = None,
+) -> torch.Tensor:
     """FRDist's D for pairs (see :func:`dtw_wavefront`) with the torch wavefront: float64 (P,)."""
     dist = dtw_wavefront(a, b, GROUPS, a_index, b_index)
     res = torch.zeros(dist.shape[0], dtype=torch.float64, device=dist.device)

@@ -7,13 +7,16 @@ from typing import Any
 import numpy as np
 import torch
 
-N_DIMS = 25
+from reactdiff.data.format import EMOTION_DIM
+from reactdiff.errors import InputError
+
+N_DIMS = EMOTION_DIM
 MIN_FRAMES = 100
 _CHUNK = 64  # samples per finiteness check, to bound the temporary boolean array
 
 
-class MetricInputError(ValueError):
-    """An input of the metrics has a wrong shape, size or value; the message names it."""
+class MetricInputError(InputError):
+    """An input of the metrics (``name``: pred, listener, speaker, neighbours) is wrong."""
 
 
 def as_numpy(x: Any) -> np.ndarray:
@@ -25,11 +28,11 @@ def as_numpy(x: Any) -> np.ndarray:
 
 def _check_rank(name: str, x: np.ndarray, rank: int, layout: str) -> None:
     if x.ndim != rank:
-        raise MetricInputError(f"{name}: expected {rank} dims {layout}, got shape {x.shape}")
+        raise MetricInputError(name, f"expected {rank} dims {layout}, got shape {x.shape}")
     if rank >= 3 and x.shape[-1] != N_DIMS:
         raise MetricInputError(
-            f"{name}: last dim must be {N_DIMS} emotion features, got {x.shape[-1]} "
-            f"(shape {x.shape})")
+            name, f"last dim must be {N_DIMS} emotion features, got {x.shape[-1]} (shape {x.shape})"
+        )
 
 
 def _check_finite(name: str, x: np.ndarray) -> None:
@@ -37,7 +40,7 @@ def _check_finite(name: str, x: np.ndarray) -> None:
     flat = x.reshape(x.shape[0], -1)
     count, first = 0, None
     for start in range(0, flat.shape[0], _CHUNK):
-        bad = ~np.isfinite(flat[start:start + _CHUNK])
+        bad = ~np.isfinite(flat[start : start + _CHUNK])
         n_bad = int(bad.sum())
         if n_bad and first is None:
             pos = int(np.flatnonzero(bad.ravel())[0]) + start * flat.shape[1]
@@ -45,27 +48,32 @@ def _check_finite(name: str, x: np.ndarray) -> None:
         count += n_bad
     if count:
         index = tuple(int(i) for i in first)
-        raise MetricInputError(f"{name}: {count} NaN/inf value(s), first at index {index}")
+        raise MetricInputError(name, f"{count} NaN/inf value(s), first at index {index}")
 
 
 def _check_neighbours(m: np.ndarray, n: int) -> None:
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise MetricInputError(f"neighbours: expected a square (N, N) matrix, got {m.shape}")
+        raise MetricInputError("neighbours", f"expected a square (N, N) matrix, got {m.shape}")
     if m.shape[0] != n:
-        raise MetricInputError(f"neighbours: size {m.shape[0]} does not match N = {n} of pred")
+        raise MetricInputError("neighbours", f"size {m.shape[0]} does not match N = {n} of pred")
     if not np.all((m == 0) | (m == 1)):
         bad = np.argwhere((m != 0) & (m != 1))[0]
         raise MetricInputError(
-            f"neighbours: values must be 0/1, got {m[tuple(bad)]!r} at {tuple(int(i) for i in bad)}")
+            "neighbours",
+            f"values must be 0/1, got {m[tuple(bad)]!r} at {tuple(int(i) for i in bad)}",
+        )
     empty = np.flatnonzero(m.sum(axis=1) == 0)
     if empty.size:
         raise MetricInputError(
-            f"neighbours: row {int(empty[0])} has no neighbour (speaker {int(empty[0])}; "
-            f"{empty.size} empty row(s))")
+            "neighbours",
+            f"row {int(empty[0])} has no neighbour (speaker {int(empty[0])}; "
+            f"{empty.size} empty row(s))",
+        )
 
 
-def validate_metric_inputs(pred: Any, listener: Any = None, speaker: Any = None,
-                           neighbours: Any = None) -> None:
+def validate_metric_inputs(
+    pred: Any, listener: Any = None, speaker: Any = None, neighbours: Any = None
+) -> None:
     """Raise MetricInputError naming the input that is wrong; None inputs are skipped.
 
     pred (N, S, T, 25), listener (N, T, 25), speaker (N, T, 25), neighbours (N, N) 0/1 with at
@@ -75,9 +83,9 @@ def validate_metric_inputs(pred: Any, listener: Any = None, speaker: Any = None,
     _check_rank("pred", p, 4, "(N, S, T, 25)")
     n, _, t, _ = p.shape
     if t < MIN_FRAMES:
-        raise MetricInputError(f"pred: T = {t} frames, need at least {MIN_FRAMES}")
+        raise MetricInputError("pred", f"T = {t} frames, need at least {MIN_FRAMES}")
     if n < 1 or p.shape[1] < 1:
-        raise MetricInputError(f"pred: empty array of shape {p.shape}")
+        raise MetricInputError("pred", f"empty array of shape {p.shape}")
     _check_finite("pred", p)
     for name, x in (("listener", listener), ("speaker", speaker)):
         if x is None:
@@ -85,9 +93,9 @@ def validate_metric_inputs(pred: Any, listener: Any = None, speaker: Any = None,
         a = as_numpy(x)
         _check_rank(name, a, 3, "(N, T, 25)")
         if a.shape[0] != n:
-            raise MetricInputError(f"{name}: N = {a.shape[0]} does not match N = {n} of pred")
+            raise MetricInputError(name, f"N = {a.shape[0]} does not match N = {n} of pred")
         if a.shape[1] != t:
-            raise MetricInputError(f"{name}: T = {a.shape[1]} does not match T = {t} of pred")
+            raise MetricInputError(name, f"T = {a.shape[1]} does not match T = {t} of pred")
         _check_finite(name, a)
     if neighbours is not None:
         _check_neighbours(as_numpy(neighbours), n)

@@ -1,7 +1,7 @@
 """Official REACT 2023/2024 evaluation metrics, exact and fast.
 
-Each function reproduces the official challenge script (quirks included, see
-``/work/shared/METRICS.md``) to round-off, accepts numpy arrays or torch tensors and returns a
+Each function reproduces the official challenge script (quirks included: each function's
+docstring names them) to round-off, accepts numpy arrays or torch tensors and returns a
 python float. Shapes: pred (N, S, T, 25), listener and speaker (N, T, 25), neighbours (N, N) 0/1.
 
 Speed comes from doing less work: CCC moments of all (sample, neighbour) pairs as matrix
@@ -42,8 +42,7 @@ __all__ = [
     "validate_metric_inputs",
 ]
 
-METRIC_KEYS = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn", "FRSyn_all",
-               "FRRea_emotion")
+METRIC_KEYS = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn", "FRSyn_all", "FRRea_emotion")
 _SPEAKER_CHUNK = 32  # speakers per chunk: bounds the float64 copies of pred
 _CCC_EPS = 1e-8
 
@@ -97,8 +96,9 @@ def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return centred, mean, (centred * centred).mean(axis=-1)
 
 
-def _ccc(cov: np.ndarray, mp: np.ndarray, vp: np.ndarray, ml: np.ndarray,
-         vl: np.ndarray) -> np.ndarray:
+def _ccc(
+    cov: np.ndarray, mp: np.ndarray, vp: np.ndarray, ml: np.ndarray, vl: np.ndarray
+) -> np.ndarray:
     """Official CCC from moments: cov (U, J, 25), pred moments (U, 25), listener (J, 25)."""
     sp, sl = np.sqrt(vp)[:, None], np.sqrt(vl)[None]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -119,7 +119,7 @@ def fr_corr(pred: Any, listener: Any, neighbours: Any) -> float:
     for k in range(p.shape[0]):
         reps, inverse = unique_samples(p[k])
         pc, pmean, pvar = _moments(p[k][reps])  # (U, 25, T)
-        nb = indices[indptr[k]:indptr[k + 1]]
+        nb = indices[indptr[k] : indptr[k + 1]]
         cov = np.matmul(pc.transpose(1, 0, 2), lc[nb].transpose(1, 2, 0)) / t  # (25, U, J)
         ccc = _ccc(cov.transpose(1, 2, 0), pmean, pvar, lmean[nb], lvar[nb])
         total += float(ccc.max(axis=1)[inverse].sum())
@@ -127,15 +127,19 @@ def fr_corr(pred: Any, listener: Any, neighbours: Any) -> float:
 
 
 # --------------------------------------------------------------------------- FRDist
-def _frdist_numba(p: np.ndarray, listeners: _dtw.Sequences, indptr: np.ndarray,
-                  indices: np.ndarray, progress: bool) -> float:
+def _frdist_numba(
+    p: np.ndarray,
+    listeners: _dtw.Sequences,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    progress: bool,
+) -> float:
     total = 0.0
     chunks = list(_chunks(p.shape[0]))
     bar = _progress(len(chunks), "FRDist", progress)
     for sl in chunks:
         samples, owner, weight = _chunk_tasks(p, sl)
-        values = _dtw.min_dtw_tasks(_dtw.to_dim_major(samples), owner, listeners, indptr,
-                                    indices)
+        values = _dtw.min_dtw_tasks(_dtw.to_dim_major(samples), owner, listeners, indptr, indices)
         total += float(np.dot(values, weight))
         bar.update(1)
     bar.close()
@@ -151,12 +155,22 @@ def _chunk_tasks(p: np.ndarray, sl: slice) -> tuple[np.ndarray, np.ndarray, np.n
         samples.append(sk[reps])
         owner.extend([k] * len(reps))
         weight.extend(np.bincount(inverse, minlength=len(reps)).tolist())
-    return (np.concatenate(samples), np.asarray(owner, dtype=np.int64),
-            np.asarray(weight, dtype=np.float64))
+    return (
+        np.concatenate(samples),
+        np.asarray(owner, dtype=np.int64),
+        np.asarray(weight, dtype=np.float64),
+    )
 
 
-def _frdist_torch(p: np.ndarray, lis: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-                  device: str, progress: bool, pair_batch: int = 4096) -> float:
+def _frdist_torch(
+    p: np.ndarray,
+    lis: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    device: str,
+    progress: bool,
+    pair_batch: int = 4096,
+) -> float:
     """Brute-force FRDist with the batched wavefront: every (sample, neighbour) pair."""
     lis_t = torch.from_numpy(_f32(lis)).to(device)
     total = 0.0
@@ -166,13 +180,17 @@ def _frdist_torch(p: np.ndarray, lis: np.ndarray, indptr: np.ndarray, indices: n
         samples, owner, weight = _chunk_tasks(p, sl)
         counts = indptr[owner + 1] - indptr[owner]
         pair_u = np.repeat(np.arange(len(owner)), counts)
-        pair_j = np.concatenate([indices[indptr[k]:indptr[k + 1]] for k in owner])
+        pair_j = np.concatenate([indices[indptr[k] : indptr[k + 1]] for k in owner])
         samples_t = torch.from_numpy(samples).to(device)
         best = np.full(len(owner), np.inf)
         for start in range(0, len(pair_u), pair_batch):
-            u = pair_u[start:start + pair_batch]
-            vals = _dtw.weighted_dtw_torch(samples_t, lis_t, torch.from_numpy(u),
-                                           torch.from_numpy(pair_j[start:start + pair_batch]))
+            u = pair_u[start : start + pair_batch]
+            vals = _dtw.weighted_dtw_torch(
+                samples_t,
+                lis_t,
+                torch.from_numpy(u),
+                torch.from_numpy(pair_j[start : start + pair_batch]),
+            )
             np.minimum.at(best, u, vals.cpu().numpy())
         total += float(np.dot(best, weight))
         bar.update(1)
@@ -186,8 +204,14 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=desc, disable=not enabled)
 
 
-def fr_dist(pred: Any, listener: Any, neighbours: Any, device: str | None = None,
-            progress: bool = False, backend: str | None = None) -> float:
+def fr_dist(
+    pred: Any,
+    listener: Any,
+    neighbours: Any,
+    device: str | None = None,
+    progress: bool = False,
+    backend: str | None = None,
+) -> float:
     """FRDist: mean over speakers of the sum over samples of the min DTW over neighbours.
 
     ``device`` None or "cpu": numba kernels, every neighbour screened by a float32 DP and only
@@ -201,8 +225,9 @@ def fr_dist(pred: Any, listener: Any, neighbours: Any, device: str | None = None
     if backend is None:
         backend = "numba" if device is None or str(device) == "cpu" else "torch"
     if backend == "numba":
-        return _frdist_numba(p, _dtw.Sequences.of(_dtw.to_dim_major(lis)), indptr, indices,
-                             progress)
+        return _frdist_numba(
+            p, _dtw.Sequences.of(_dtw.to_dim_major(lis)), indptr, indices, progress
+        )
     if backend != "torch":
         raise ValueError(f"backend must be 'numba' or 'torch', got {backend!r}")
     return _frdist_torch(p, lis, indptr, indices, str(device or "cpu"), progress)
@@ -324,8 +349,14 @@ def fr_rea_emotion(pred: Any, listener: Any) -> float:
 
 
 # --------------------------------------------------------------------------- all
-def compute_all(pred: Any, listener: Any, speaker: Any, neighbours: Any, device: str = "cpu",
-                progress: bool = False) -> dict[str, float]:
+def compute_all(
+    pred: Any,
+    listener: Any,
+    speaker: Any,
+    neighbours: Any,
+    device: str = "cpu",
+    progress: bool = False,
+) -> dict[str, float]:
     """Validate the inputs, then compute every metric; keys are :data:`METRIC_KEYS`.
 
     FRSyn uses the first sample of each speaker (official script), FRSyn_all every sample.

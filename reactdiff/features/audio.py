@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reactdiff.config import ConfigError, MfccParams
-from reactdiff.data.errors import DataFileError
+from reactdiff.config import MfccParams
 from reactdiff.data.layout import ReactLayout
 from reactdiff.data.readers import read_audio
+from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.base import Extractor
 
 

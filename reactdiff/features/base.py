@@ -1,9 +1,15 @@
 """What every feature extractor provides, and the input fingerprint that lets a rerun skip work.
 
 An extractor turns one clip's input files into ``(frames, dim)`` float arrays for one or more
-streams. Its fingerprint for a stream (the params that change the values plus a digest of its
-own source and of the readers) goes into the input hash stored in the manifest, so changing a
-param or the code recomputes exactly the arrays it affects.
+streams. Its fingerprint for a stream (the params that change the values, a digest of its own
+source and of the readers, and the sha256 of every input file's bytes) goes into the input hash
+stored in the manifest, so changing a param, the code or an input file recomputes exactly the
+arrays it affects.
+
+The fingerprint depends on content only, never on where or when the files were written: input
+files are named relative to the layout root, model files (TorchScript modules, a wav2vec
+checkpoint directory) by their content hash, so the same drop extracted at another path, on
+another machine or after a copy that changed every mtime gives a byte-identical store.
 """
 
 from __future__ import annotations
@@ -15,11 +21,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
+from reactdiff.data import format as data_format
 from reactdiff.data import readers
 from reactdiff.data.layout import ReactLayout
+
+_CHUNK = 1 << 20
+# sha256 of file contents, keyed by (resolved path, size, mtime_ns): each file is read at most
+# once per process; a rewritten file gets a new key (its mtime changes), so is hashed again.
+_file_digests: dict[tuple[str, int, int], str] = {}
 
 
 @cache
@@ -27,24 +40,49 @@ def _source_digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def file_stats(path: Path, root: Path) -> list[list]:
-    """(relative path, size, mtime_ns) of a file, or of every file of a folder (PNG videos)."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+def file_sha256(path: Path) -> str | None:
+    """sha256 of a file's bytes (memoised per process), or None when there is no such file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if (digest := _file_digests.get(key)) is None:
+        h = hashlib.sha256()
+        try:
+            with path.open("rb") as f:
+                while chunk := f.read(_CHUNK):
+                    h.update(chunk)
+        except IsADirectoryError:
+            return None
+        digest = _file_digests[key] = h.hexdigest()
+    return digest
+
+
+def _files(path: Path) -> list[Path]:
+    """The file itself, or every non-hidden file under a folder (a PNG video, a model dir),
+    in a fixed order."""
+    if not path.is_dir():
+        return [path]
+    return sorted(
+        (
+            p
+            for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ),
+        key=lambda p: p.relative_to(path).as_posix(),
+    )
+
+
+def content_digests(path: Path, root: Path) -> list[list]:
+    """``[name, sha256]`` of a file, or of every file of a folder, names relative to ``root``
+    (POSIX separators); a missing file has digest None. Hidden files and folders of a folder
+    (``.cache/``, ``.DS_Store``) are left out: they do not change any value."""
     out = []
-    for f in files:
-        st = f.stat() if f.exists() else None
-        name = str(f.relative_to(root)) if f.is_relative_to(root) else str(f)
-        out.append([name, st.st_size if st else None, st.st_mtime_ns if st else None])
+    for f in _files(path):
+        name = f.relative_to(root).as_posix() if f.is_relative_to(root) else f.name
+        out.append([name, file_sha256(f)])
     return out
-
-
-def resolve_device(name: str) -> str:
-    """``auto`` -> cuda when a GPU is visible, else cpu."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
 
 
 class Extractor(ABC):
@@ -58,7 +96,8 @@ class Extractor(ABC):
 
     @abstractmethod
     def settings(self, stream: str) -> dict:
-        """The params that change this stream's values (not batch sizes or devices)."""
+        """The params that change this stream's values (not batch sizes or devices), as plain
+        JSON values with nothing machine-specific (no absolute paths, no mtimes)."""
 
     @abstractmethod
     def dims(self) -> dict[str, int]:
@@ -70,15 +109,19 @@ class Extractor(ABC):
     ) -> dict[str, np.ndarray]:
         """``(frames, dim)`` arrays of the requested streams; bad input raises DataFileError."""
 
+    def code(self) -> list[ModuleType]:
+        """The modules whose source determines the values: the extractor's and the readers'."""
+        return [inspect.getmodule(type(self)), readers, data_format]
+
     def input_hash(self, layout: ReactLayout, split: str, rel: str, stream: str, dtype: str) -> str:
         """Hash of everything that determines the stream's array for this clip."""
         state = {
             "stream": stream,
             "dtype": dtype,
             "settings": self.settings(stream),
-            "code": [_source_digest(inspect.getfile(type(self))), _source_digest(readers.__file__)],
+            "code": [_source_digest(inspect.getfile(m)) for m in self.code()],
             "inputs": [
-                s for p in self.inputs(layout, split, rel) for s in file_stats(p, layout.root)
+                d for p in self.inputs(layout, split, rel) for d in content_digests(p, layout.root)
             ],
         }
-        return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()

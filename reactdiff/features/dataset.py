@@ -14,13 +14,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from reactdiff.config import SplitParams
-from reactdiff.data.errors import DataFileError
 from reactdiff.data.layout import mirrored, read_split_csv
-from reactdiff.features.store import FeatureStore, array_key
-from reactdiff.features.streams import TARGET_STREAMS
-
-DEFAULT_SPLITS_DIR = SplitParams().out  # where the split stage writes the CSVs
+from reactdiff.errors import DataFileError
+from reactdiff.features.store import TARGET_STREAMS, FeatureStore, array_key
 
 
 class PairFeatureDataset(Dataset):
@@ -32,8 +28,9 @@ class PairFeatureDataset(Dataset):
         features_dir: Path | str,
         split: str,
         streams: list[str],
-        splits_dir: Path | str = DEFAULT_SPLITS_DIR,
+        splits_dir: Path | str,
     ) -> None:
+        """``splits_dir``: where the split CSVs are (the split stage's ``split.out``)."""
         self.store = FeatureStore(features_dir)
         self.split, self.streams = split, list(streams)
         self.samples = mirrored(read_split_csv(Path(splits_dir) / f"{split}.csv"))

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from reactdiff.config import ConfigError, FacialParams
-from reactdiff.data.errors import DataFileError
+from reactdiff.config import FacialParams
+from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM, read_emotion
 from reactdiff.data.layout import ReactLayout
-from reactdiff.data.readers import EMOTION_DIM, FACE_3DMM_DIM, read_3dmm, read_emotion, read_video
-from reactdiff.features.base import Extractor, file_stats, resolve_device
+from reactdiff.data.readers import read_3dmm, read_video
+from reactdiff.devices import resolve_device
+from reactdiff.errors import ConfigError, DataFileError
+from reactdiff.features.base import Extractor, file_sha256
 
 TORCHSCRIPT_STREAMS = ("va", "au", "fe")
 _ANNOTATIONS: dict[str, tuple[Callable[[Path, int], np.ndarray], int]] = {
@@ -70,7 +72,10 @@ class TorchScriptExtractor(Extractor):
             )
         self.params, self.frames = params, frames
         self.streams = tuple(s for s in TORCHSCRIPT_STREAMS if s in streams)
-        self.device = resolve_device(params.device)
+        try:
+            self.device = resolve_device(params.device)
+        except ConfigError as err:
+            raise ConfigError(f"features.facial.device: {err}") from None
         self.paths: dict[str, Path] = {}
         self.modules = {}
         for s in self.streams:
@@ -86,7 +91,8 @@ class TorchScriptExtractor(Extractor):
             except RuntimeError as err:
                 raise ConfigError(f"{key}: {path} is not a TorchScript module: {err}") from None
             self.paths[s] = path
-        self._module_stats = {s: file_stats(p, p.parent) for s, p in self.paths.items()}
+        # a module counts by its bytes, not its path: the same file elsewhere is the same model
+        self._module_digests = {s: file_sha256(p) for s, p in self.paths.items()}
         probe = torch.zeros(1, 3, params.crop, params.crop, device=self.device)
         self._dims = {s: self._run(s, probe, f"features.facial.{s}").shape[1] for s in self.streams}
 
@@ -114,7 +120,7 @@ class TorchScriptExtractor(Extractor):
         p = self.params
         return {
             "frames": self.frames,
-            "module": self._module_stats[stream],
+            "module": self._module_digests[stream],
             **{k: getattr(p, k) for k in ("resize", "crop", "mean", "std")},
         }
 

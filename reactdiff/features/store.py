@@ -5,6 +5,11 @@ emotion, not the P1/P2 name of its CSV). The manifest lists, per array, its shap
 sha256 of its bytes, its file size and the hash of the inputs and params that produced it; the
 extraction stage skips an array whose recorded input hash still matches. Arrays and the
 manifest are written atomically, so readers never see a half-written file.
+
+The manifest holds nothing machine- or path-specific (keys and ``rel`` are relative to the
+store and the layout roots) and is written in a fixed order (arrays sorted by key, streams in
+the canonical stream order), so the same inputs give the same bytes however the extraction's
+workers interleaved.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from reactdiff.atomic import save_npy, write_json
-from reactdiff.data.errors import DataFileError
+from reactdiff.config import FEATURE_STREAMS
+from reactdiff.errors import DataFileError
+
+TARGET_STREAMS = ("emotion", "3dmm")  # the training targets: always in the store
 
 MANIFEST = "manifest.json"
 
@@ -56,10 +64,19 @@ class Manifest:
         self.entries[entry.key] = entry
 
     def to_json(self) -> dict:
+        """The manifest as written: the same contents always give the same bytes."""
         return {
-            "streams": self.dims,
-            "arrays": {k: {**asdict(e), "shape": list(e.shape)} for k, e in self.entries.items()},
+            "streams": {s: self.dims[s] for s in sorted(self.dims, key=_stream_order)},
+            "arrays": {
+                k: {**asdict(e), "shape": list(e.shape)} for k, e in sorted(self.entries.items())
+            },
         }
+
+
+def _stream_order(stream: str) -> tuple[int, str]:
+    """Canonical streams first, in their configured order, then any other name sorted."""
+    known = stream in FEATURE_STREAMS
+    return (FEATURE_STREAMS.index(stream) if known else len(FEATURE_STREAMS), stream)
 
 
 class FeatureStore:

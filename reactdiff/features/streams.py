@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reactdiff.config import FEATURE_STREAMS, ConfigError, FeaturesParams
+from reactdiff.config import FEATURE_STREAMS, FeaturesParams
+from reactdiff.errors import ConfigError
 from reactdiff.features.base import Extractor
-
-TARGET_STREAMS = ("emotion", "3dmm")  # the training targets: always in the store
+from reactdiff.features.store import TARGET_STREAMS
 
 
 def resolve_streams(requested: Iterable[str]) -> tuple[str, ...]:

@@ -20,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from reactdiff.config import ConfigError, Wav2VecParams
-from reactdiff.data.errors import DataFileError
+from reactdiff.config import Wav2VecParams
 from reactdiff.data.layout import ReactLayout
+from reactdiff.devices import resolve_device
+from reactdiff.errors import ConfigError, DataFileError
+from reactdiff.features import audio
 from reactdiff.features.audio import read_audio_at
-from reactdiff.features.base import Extractor, file_stats, resolve_device
+from reactdiff.features.base import Extractor, content_digests
 
 KEY = "features.wav2vec.checkpoint"
 
@@ -74,7 +76,10 @@ class Wav2VecExtractor(Extractor):
         excess = field - self.stride
         self.pad = (excess // 2, excess - excess // 2)
         self.hop = self.rate // fps
-        self.device = resolve_device(params.device)
+        try:
+            self.device = resolve_device(params.device)
+        except ConfigError as err:
+            raise ConfigError(f"features.wav2vec.device: {err}") from None
 
     @cached_property
     def model(self):
@@ -91,11 +96,17 @@ class Wav2VecExtractor(Extractor):
 
     @cached_property
     def _settings(self) -> dict:
+        """The checkpoint counts by the content of its files (names relative to the model
+        directory, hidden files such as a download cache left out), not by its path, so the
+        same model copied elsewhere gives the same hashes. Hashed once, on first use."""
         return {
             "frames": self.frames,
             "chunk_seconds": self.params.chunk_seconds,
-            "checkpoint": file_stats(self.path, self.path),
+            "checkpoint": content_digests(self.path, self.path),
         }
+
+    def code(self):
+        return [*super().code(), audio]  # the resampling in read_audio_at
 
     def dims(self) -> dict[str, int]:
         return {"wav2vec": 2 * self.config.hidden_size}
@@ -128,7 +139,7 @@ class Wav2VecExtractor(Extractor):
                 ).input_values.to(self.device)
                 with (
                     torch.inference_mode(),
-                    torch.autocast("cuda", torch.bfloat16, enabled=self.device == "cuda"),
+                    torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda"),
                 ):
                     hidden = self.model(x).last_hidden_state.float().cpu().numpy()
                 for i, h in zip(batch, hidden, strict=True):

@@ -25,14 +25,14 @@ from reactdiff.diffusion.schedule import DDIMScheduler
 class DenoiserConfig:
     window_size: int  # W: frames per window = U-Net channels
     latent_dim: int  # L: latent dims = U-Net length
-    cond_dim: int = 256  # z_bc (1024 at paper scale)
-    base_width: int = 64  # U-Net channels at the first level
-    width_mults: tuple[int, ...] = (1, 2, 2)  # one level each; the length halves between levels
-    blocks_per_level: int = 1
-    time_dim: int = 128  # timestep embedding
-    groups: int = 8  # GroupNorm groups (fewer where a width is not divisible)
-    dropout: float = 0.1
-    cfg_dropout: float = 0.0  # > 0: classifier-free guidance training; 0 = the paper
+    cond_dim: int  # z_bc
+    base_width: int  # U-Net channels at the first level
+    width_mults: tuple[int, ...]  # one level each; the length halves between levels
+    blocks_per_level: int
+    time_dim: int  # timestep embedding
+    groups: int  # GroupNorm groups (fewer where a width is not divisible)
+    dropout: float
+    cfg_dropout: float  # > 0: classifier-free guidance training; 0 = the paper
 
     def __post_init__(self) -> None:
         down = 2 ** (len(self.width_mults) - 1)
@@ -224,6 +224,7 @@ class LatentDiffusion(nn.Module):
         self,
         speaker_windows: torch.Tensor,
         num_samples: int = 1,
+        *,
         steps: int | None = None,
         eta: float = 0.0,
         guidance: float = 1.0,
@@ -239,7 +240,8 @@ class LatentDiffusion(nn.Module):
         x_T. ``guidance`` = 1 is plain conditional sampling (the paper); otherwise
         eps = eps_null + guidance * (eps_cond - eps_null), which needs ``cfg_dropout`` > 0.
         ``generator`` (on the windows' device) draws x_T and, with ``eta`` > 0, the step noise.
-        ``x0_range`` (low, high), each (L,): clip every step's predicted x0 to it.
+        ``x0_range`` (low, high), each (L,): where the scheduler clips every step's predicted x0
+        (its config's ``clip_sample``).
         """
         if guidance != 1.0 and self.null_cond is None:
             raise ValueError("guidance != 1 needs a model trained with cfg_dropout > 0")

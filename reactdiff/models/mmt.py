@@ -6,8 +6,8 @@ stream: self-attention); then inter-modal cross attention video -> audio (``dept
 an MLP to a per-frame latent. The encoder attends within windows of ``window`` frames (the
 paper's 2 s windows of the latent space), which makes it ~15x cheaper on a 750-frame clip and
 means a window's latent depends on that window's input only, which online generation needs. Decoder: Transformer layers over the frame sequence, with
-sinusoidal positions added to their input, and two MLP heads to 58 3DMM coefficients and the
-25-d emotion. With ``decoder_window`` set, decoder attention runs in windows of that many frames,
+sinusoidal positions added to their input, and two MLP heads to the 3DMM coefficients and the
+emotion vector (``face_dim`` and ``emotion_dim``: 58 and 25 in the REACT format). With ``decoder_window`` set, decoder attention runs in windows of that many frames,
 shifted by half a window in every other layer (cyclically, as Swin does) so context crosses
 window borders: at the demo scale that makes a CPU training step ~3.5x cheaper. ``encode`` and ``decode`` are separate because stage 2 samples in between.
 """
@@ -20,23 +20,22 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-FACE_3DMM_DIM = 58
-EMOTION_DIM = 25
-
 
 @dataclass(frozen=True)
 class MMTConfig:
     video_streams: dict[str, int]  # name -> feature dim, in attention order (first = query)
     audio_streams: dict[str, int]
-    hidden_dim: int = 64
-    latent_dim: int = 32
-    heads: int = 4
-    depth: int = 1
-    decoder_layers: int = 2
-    ff_dim: int = 128
-    dropout: float = 0.1
-    window: int = 50  # encoder attention span in frames; 0 = the whole sequence
-    decoder_window: int = 0  # decoder attention span in frames; 0 = the whole sequence
+    face_dim: int  # 3DMM coefficients per frame (the data format's)
+    emotion_dim: int  # emotion values per frame (the data format's)
+    hidden_dim: int
+    latent_dim: int
+    heads: int
+    depth: int
+    decoder_layers: int
+    ff_dim: int
+    dropout: float
+    window: int  # encoder attention span in frames; 0 = the whole sequence
+    decoder_window: int  # decoder attention span in frames; 0 = the whole sequence
 
     def __post_init__(self) -> None:
         if not self.video_streams and not self.audio_streams:
@@ -144,8 +143,8 @@ class MMT(nn.Module):
         self.to_latent = _mlp(h, h, cfg.latent_dim)
         self.from_latent = nn.Linear(cfg.latent_dim, h)
         self.decoder = WindowedDecoder(cfg)
-        self.head_3dmm = _mlp(h, h, FACE_3DMM_DIM)
-        self.head_emotion = _mlp(h, h, EMOTION_DIM)
+        self.head_3dmm = _mlp(h, h, cfg.face_dim)
+        self.head_emotion = _mlp(h, h, cfg.emotion_dim)
 
     @property
     def streams(self) -> list[str]:
@@ -175,7 +174,7 @@ class MMT(nn.Module):
         return self.to_latent(fused)
 
     def decode(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(3DMM (B, T, 58), emotion (B, T, 25)) from latents (B, T, latent_dim)."""
+        """(3DMM (B, T, face_dim), emotion (B, T, emotion_dim)) from latents (B, T, latent_dim)."""
         x = self.from_latent(latent)
         x = x + sinusoidal_positions(x.shape[1], x.shape[2], x.device).to(x.dtype)
         x = self.decoder(x)

@@ -1,8 +1,10 @@
 """ReactDiff as one object: the frozen MMT, the latent standardiser, the conditional latent
 diffusion and the 3DMM standardiser, with ``generate`` for offline and online use.
 
-Everything trained is a submodule or buffer, so ``state_dict`` holds it all and ``load``
-rebuilds the model from the file alone.
+Everything trained is a submodule or buffer, so ``state_dict`` holds it all; the configs (MMT,
+U-Net, scheduler, emotion layout) are saved next to it as plain dicts, so ``load`` rebuilds the
+model from the file alone. How to sample (steps, eta, guidance) is not part of the model: it is
+chosen per ``generate`` call.
 """
 
 from __future__ import annotations
@@ -13,22 +15,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reactdiff.diffusion.schedule import DDIMScheduler
-from reactdiff.diffusion.transform import LatentTransform
+from reactdiff.atomic import atomic_path
+from reactdiff.diffusion.schedule import DDIMScheduler, SchedulerConfig
 from reactdiff.diffusion.windows import from_windows, to_windows
+from reactdiff.errors import DataFileError
 from reactdiff.models.denoiser import DenoiserConfig, LatentDiffusion
 from reactdiff.models.mmt import MMT, MMTConfig
-from reactdiff.models.postprocess import postprocess_emotion
-from reactdiff.training.checkpoint import load_checkpoint, save_checkpoint
-from reactdiff.training.standardize import Standardizer
-
-
-@dataclasses.dataclass(frozen=True)
-class Sampling:
-    steps: int = 20
-    eta: float = 0.0
-    guidance: float = 1.0
-    clip_x0: bool = True  # clip predicted x0 to the train latents' range (see DDIMScheduler)
+from reactdiff.models.postprocess import EmotionLayout, postprocess_emotion
+from reactdiff.models.standardize import LatentTransform, Standardizer
 
 
 class ReactDiff(nn.Module):
@@ -38,11 +32,11 @@ class ReactDiff(nn.Module):
         std3: Standardizer,
         latent: LatentTransform,
         diffusion: LatentDiffusion,
-        sampling: Sampling,
+        layout: EmotionLayout,
     ) -> None:
         super().__init__()
         self.mmt, self.std3, self.latent, self.diffusion = mmt, std3, latent, diffusion
-        self.sampling = sampling
+        self.layout = layout
 
     @property
     def streams(self) -> list[str]:
@@ -57,21 +51,31 @@ class ReactDiff(nn.Module):
         return to_windows(self.latent(self.mmt.encode(speaker)), self.window)
 
     def _decode(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        face, emotion = self.mmt.decode(self.latent.inverse(latents))
-        return self.std3.inverse(face.float()), postprocess_emotion(emotion.float())
+        return self._outputs(*self.mmt.decode(self.latent.inverse(latents)))
+
+    def _outputs(
+        self, face: torch.Tensor, emotion: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoder outputs -> 3DMM in its own units, emotion in the challenge format."""
+        return self.std3.inverse(face.float()), postprocess_emotion(emotion.float(), self.layout)
 
     @torch.no_grad()
     def generate(
         self,
         speaker: dict[str, torch.Tensor],
-        num_samples: int = 10,
+        num_samples: int,
+        *,
         online: bool = False,
         seed: int | None = None,
+        steps: int | None = None,
+        eta: float = 0.0,
+        guidance: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Listener reactions to a speaker's feature streams, each (T, d) or (B, T, d).
 
-        Returns 3DMM (S, T, 58) and emotion (S, T, 25) in the challenge format, or
-        (B, S, T, ...) for batched input. Offline, every window is sampled at once. Online,
+        Returns 3DMM (S, T, face_dim) and emotion (S, T, emotion_dim) in the challenge format,
+        or (B, S, T, ...) for batched input. ``steps`` (default: the scheduler's T), ``eta`` and
+        ``guidance`` are the DDIM sampling call's (``LatentDiffusion.sample``). Offline, every window is sampled at once. Online,
         window k is sampled from speaker window k only (the encoder attends within windows)
         and decoded from the windows generated so far, the future left as zeros: no output
         frame sees a later speaker or listener frame than its window's end.
@@ -88,12 +92,16 @@ class ReactDiff(nn.Module):
         windows = self.speaker_windows(x)  # (B * n, W, L)
         batch = next(iter(x.values())).shape[0]
         n = windows.shape[0] // batch
-        s = self.sampling
-        x0_range = self.latent.x0_range if s.clip_x0 else None
 
         def sample(w: torch.Tensor) -> torch.Tensor:  # (B * k, W, L) -> (S, B * k, W, L)
             return self.diffusion.sample(
-                w, num_samples, s.steps, s.eta, s.guidance, generator, x0_range=x0_range
+                w,
+                num_samples,
+                steps=steps,
+                eta=eta,
+                guidance=guidance,
+                generator=generator,
+                x0_range=self.latent.x0_range,
             )
 
         if not online:
@@ -121,44 +129,45 @@ class ReactDiff(nn.Module):
     @torch.no_grad()
     def reconstruct(self, speaker: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """The paper's "w/o diffusion" ablation: decode the speaker's own latent, no sampling.
-        Streams (B, T, d) -> 3DMM (B, T, 58), emotion (B, T, 25) in the challenge format."""
+        Streams (B, T, d) -> 3DMM (B, T, face_dim), emotion (B, T, emotion_dim), challenge format."""
         self.eval()
         device = next(self.parameters()).device
         x = {n: v.to(device).float() for n, v in speaker.items()}
-        face, emotion = self.mmt.decode(self.mmt.encode(x))
-        return self.std3.inverse(face.float()), postprocess_emotion(emotion.float())
+        return self._outputs(*self.mmt.decode(self.mmt.encode(x)))
 
     # ------------------------------------------------------------------ files
     def save(self, path: Path | str, **extra) -> None:
-        save_checkpoint(
-            path,
-            {
-                "mmt_config": dataclasses.asdict(self.mmt.cfg),
-                "denoiser_config": dataclasses.asdict(self.diffusion.cfg),
-                "num_train_timesteps": self.diffusion.scheduler.num_train_timesteps,
-                "sampling": dataclasses.asdict(self.sampling),
-                "state_dict": self.state_dict(),
-                **extra,
-            },
-        )
+        """Configs and weights as one file, written atomically (``extra``: e.g. the history)."""
+        state = {
+            "mmt_config": dataclasses.asdict(self.mmt.cfg),
+            "denoiser_config": dataclasses.asdict(self.diffusion.cfg),
+            "scheduler_config": self.diffusion.scheduler.config.to_dict(),
+            "emotion_layout": dataclasses.asdict(self.layout),
+            "state_dict": self.state_dict(),
+            **extra,
+        }
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
 
     @staticmethod
     def load(path: Path | str) -> ReactDiff:
         """Rebuild from the file alone; a missing or unexpected tensor is an error."""
-        state = load_checkpoint(path)
+        path = Path(path)
+        if not path.is_file():
+            raise DataFileError(path, "model file not found (run the train_ddim stage)")
+        state = torch.load(path, map_location="cpu", weights_only=True)
         mmt = MMT(MMTConfig(**state["mmt_config"]))
         cfg = state["denoiser_config"]
         cfg["width_mults"] = tuple(cfg["width_mults"])
-        diffusion = LatentDiffusion(
-            DenoiserConfig(**cfg), DDIMScheduler(state["num_train_timesteps"])
-        )
-        latent_dim = mmt.cfg.latent_dim
+        scheduler = DDIMScheduler(SchedulerConfig.from_dict(state["scheduler_config"]))
+        diffusion = LatentDiffusion(DenoiserConfig(**cfg), scheduler)
+        latent_dim, face_dim = mmt.cfg.latent_dim, mmt.cfg.face_dim
         model = ReactDiff(
             mmt,
-            Standardizer(torch.zeros(58), torch.ones(58)),
+            Standardizer(torch.zeros(face_dim), torch.ones(face_dim)),
             LatentTransform.identity(latent_dim),
             diffusion,
-            Sampling(**state["sampling"]),
+            EmotionLayout.from_dict(state["emotion_layout"]),
         )
         model.load_state_dict(state["state_dict"], strict=True)
         return model.eval()

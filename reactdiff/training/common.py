@@ -1,4 +1,4 @@
-"""What both training stages share: loop settings from params, feature datasets, loss curves."""
+"""What both training stages share: loop settings from params, loss summaries and curves."""
 
 from __future__ import annotations
 
@@ -22,16 +22,6 @@ def loop_config(params: Params, train: TrainParams) -> LoopConfig:
         amp=train.amp,
         seed=params.base.seed,
         num_workers=train.num_workers,
-    )
-
-
-def feature_datasets(params: Params, streams: list[str]) -> tuple:
-    """(train, val) PairFeatureDatasets over the feature store."""
-    from reactdiff.features.dataset import PairFeatureDataset
-
-    return tuple(
-        PairFeatureDataset(params.features.out, split, streams, splits_dir=params.split.out)
-        for split in ("train", "val")
     )
 
 

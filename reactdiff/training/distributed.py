@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from reactdiff.devices import resolve_device
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -25,15 +27,6 @@ class DistInfo:
         return self.world > 1
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda when available; 'cuda' without a GPU is an error, not a silent CPU run."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
-
-
 def init_distributed(device: str = "auto") -> DistInfo:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -47,6 +40,11 @@ def init_distributed(device: str = "auto") -> DistInfo:
         if not dist.is_initialized():
             dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     return DistInfo(rank=rank, world=world, local_rank=local_rank, device=dev)
+
+
+def is_worker_process() -> bool:
+    """A non-zero torchrun rank: it trains its shard; rank 0 tracks and writes."""
+    return int(os.environ.get("RANK", "0")) != 0
 
 
 def cleanup_distributed() -> None:

@@ -32,16 +32,18 @@ LossFn = Callable[[nn.Module, dict[str, Any]], dict[str, torch.Tensor]]
 
 @dataclass(frozen=True)
 class LoopConfig:
+    """A training stage's loop settings (``training.common.loop_config`` reads them from params)."""
+
     epochs: int
     batch_size: int
     lr: float
-    weight_decay: float = 5e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    ema_decay: float = 0.999
-    grad_clip: float = 1.0
-    amp: bool = True  # only ever used on CUDA
-    seed: int = 42
-    num_workers: int = 0
+    weight_decay: float
+    betas: tuple[float, float]
+    ema_decay: float
+    grad_clip: float
+    amp: bool  # only ever used on CUDA
+    seed: int
+    num_workers: int
 
 
 def to_device(batch: Any, device: torch.device) -> Any:

@@ -1,1 +1,1 @@
-"""Great Expectations validation of a REACT-layout drop, table by table (DESIGN.md)."""
+"""Great Expectations validation of a REACT-layout drop, table by table."""

@@ -1,7 +1,6 @@
 """The expectation suites, one per table, each expectation with a plain-words ``check``.
 
-Bounds come from params (format + validate groups), so a drop with other clip lengths is
-validated by changing params, not code.
+Bounds come from the data format (``reactdiff.data.format``) and the ``validate`` params.
 """
 
 from __future__ import annotations
@@ -10,8 +9,16 @@ from dataclasses import dataclass
 
 import great_expectations as gx
 
-from reactdiff.config import FormatParams, ValidateParams
-from reactdiff.data.readers import AU_SLICE, EMOTION_COLUMNS, EXPR_SLICE, VA_SLICE
+from reactdiff.config import ValidateParams
+from reactdiff.data.format import (
+    AU_SLICE,
+    EMOTION_COLUMNS,
+    EMOTION_DIM,
+    EXPR_SLICE,
+    FACE_3DMM_DIM,
+    VA_SLICE,
+    ReactFormat,
+)
 
 E = gx.expectations
 
@@ -68,7 +75,7 @@ def emotion_frames(v: ValidateParams) -> Suite:
     return Suite("emotion_frames", "frames", ("file", "line"), tuple(exps))
 
 
-def clip_files(f: FormatParams, video: bool) -> Suite:
+def clip_files(f: ReactFormat, video: bool) -> Suite:
     n = f.clip_frames
     exps = [
         _check(E.ExpectColumnValuesToBeInSet(column="readable", value_set=[True]), "unreadable"),
@@ -79,12 +86,14 @@ def clip_files(f: FormatParams, video: bool) -> Suite:
             f"emotion rows != {n}",
         ),
         _check(
-            E.ExpectColumnValuesToBeInSet(column="dims", value_set=[25], **_stream("emotion")),
-            "emotion CSV does not have 25 columns",
+            E.ExpectColumnValuesToBeInSet(
+                column="dims", value_set=[EMOTION_DIM], **_stream("emotion")
+            ),
+            f"emotion CSV does not have {EMOTION_DIM} columns",
         ),
         _check(
             E.ExpectColumnValuesToBeInSet(column="shape_ok", value_set=[True], **_stream("3dmm")),
-            "3DMM shape is neither (T, 58) nor (T, 1, 58)",
+            f"3DMM shape is neither (T, {FACE_3DMM_DIM}) nor (T, 1, {FACE_3DMM_DIM})",
         ),
         _check(
             E.ExpectColumnValuesToBeBetween(
@@ -93,8 +102,10 @@ def clip_files(f: FormatParams, video: bool) -> Suite:
             f"3DMM frames != {n}",
         ),
         _check(
-            E.ExpectColumnValuesToBeInSet(column="dims", value_set=[58], **_stream("3dmm")),
-            "3DMM does not have 58 coefficients",
+            E.ExpectColumnValuesToBeInSet(
+                column="dims", value_set=[FACE_3DMM_DIM], **_stream("3dmm")
+            ),
+            f"3DMM does not have {FACE_3DMM_DIM} coefficients",
         ),
         _check(
             E.ExpectColumnValuesToBeInSet(column="finite", value_set=[True], **_stream("3dmm")),
@@ -149,7 +160,7 @@ def neighbour_matrices() -> Suite:
     return Suite("neighbour_matrices", "matrices", ("file", "problem"), exps)
 
 
-def all_suites(f: FormatParams, v: ValidateParams, video: bool) -> list[Suite]:
+def all_suites(f: ReactFormat, v: ValidateParams, video: bool) -> list[Suite]:
     return [
         emotion_frames(v),
         clip_files(f, video),

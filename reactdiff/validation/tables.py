@@ -14,17 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reactdiff.data.errors import DataFileError
+from reactdiff.data.format import EMOTION_COLUMNS, EMOTION_DIM, EXPR_SLICE, read_emotion_table
 from reactdiff.data.layout import SPLITS, Pair, ReactLayout, session_of
-from reactdiff.data.readers import (
-    EMOTION_COLUMNS,
-    EMOTION_DIM,
-    EXPR_SLICE,
-    count_video_frames,
-    load_npy,
-    read_audio,
-    read_emotion_table,
-)
+from reactdiff.data.readers import count_video_frames, load_npy, read_audio
+from reactdiff.errors import DataFileError
 
 FILE_COLUMNS = [
     "file",

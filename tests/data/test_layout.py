@@ -1,6 +1,6 @@
 import pytest
 
-from reactdiff.data.errors import DataFileError
+from reactdiff.errors import DataFileError
 from reactdiff.data.layout import Pair, ReactLayout, emotion_rel, mirrored, read_split_csv
 
 

@@ -8,16 +8,10 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from reactdiff.data.errors import DataFileError
+from reactdiff.errors import DataFileError
 from reactdiff.data.layout import ReactLayout
-from reactdiff.data.readers import (
-    EMOTION_COLUMNS,
-    count_video_frames,
-    read_3dmm,
-    read_audio,
-    read_emotion,
-    read_video,
-)
+from reactdiff.data.format import EMOTION_COLUMNS, read_emotion
+from reactdiff.data.readers import count_video_frames, read_3dmm, read_audio, read_video
 from reactdiff.data.synthetic.face import encode_mp4
 
 NOXI = ("NoXI/010_2016-03-25_Paris/Expert_video/1", "NoXI/010_2016-03-25_Paris/Novice_video/1")

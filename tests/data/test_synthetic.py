@@ -8,9 +8,11 @@ import pytest
 
 from reactdiff.data.appropriateness import neighbour_matrix
 from reactdiff.data.layout import SPLITS, ReactLayout, session_of
-from reactdiff.data.readers import audio_info, count_video_frames, load_npy, read_3dmm, read_emotion
+from reactdiff.data.format import read_emotion
+from reactdiff.data.readers import audio_info, count_video_frames, load_npy, read_3dmm
 from reactdiff.data.synthetic.conversation import Style, simulate_clip
-from reactdiff.data.synthetic.drop import SynthSpec, assign_splits, write_drop
+from reactdiff.data.synthetic.drop import assign_splits, write_drop
+from tests.helpers.params import tiny_spec
 
 
 def _clips(root: Path):
@@ -85,12 +87,11 @@ def _digest(root: Path) -> dict[str, str]:
 
 
 def test_same_seed_same_bytes_whatever_the_workers(tmp_path, tiny_drop_master):
-    spec = SynthSpec(sessions=3, clips_per_session=2, seed=7, video=True)
-    again = write_drop(tmp_path / "again", spec, workers=2, progress=False)
+    again = write_drop(tmp_path / "again", tiny_spec(), workers=2, progress=False)
     assert _digest(again) == _digest(tiny_drop_master)
     other = write_drop(
         tmp_path / "other",
-        SynthSpec(sessions=3, clips_per_session=2, seed=8, video=False),
+        tiny_spec(seed=8, video=False),
         progress=False,
     )
     emotions = {

@@ -1,4 +1,4 @@
-"""Slow, obviously-correct metric implementations written from the METRICS.md formulas.
+"""Slow, obviously-correct metric implementations written from the official metric definitions.
 
 They follow the official REACT script loop by loop (np.corrcoef with nan_to_num and clipping for
 CCC, tslearn's DTW on float32 inputs, np.corrcoef per lag and dimension for TLCC) and serve as the
@@ -35,8 +35,9 @@ def fr_corr(pred, listener, neighbours) -> float:
     scores = []
     for k in range(pred.shape[0]):
         nb = np.argwhere(neighbours[k] == 1).reshape(-1)
-        scores.append(sum(max(ccc(listener[j], pred[k, i]) for j in nb)
-                          for i in range(pred.shape[1])))
+        scores.append(
+            sum(max(ccc(listener[j], pred[k, i]) for j in nb) for i in range(pred.shape[1]))
+        )
     return float(np.mean(scores))
 
 
@@ -51,8 +52,11 @@ def fr_dist(pred, listener, neighbours) -> float:
     scores = []
     for k in range(pred.shape[0]):
         nb = np.argwhere(neighbours[k] == 1).reshape(-1)
-        scores.append(sum(min(weighted_dtw(pred[k, i], listener[j]) for j in nb)
-                          for i in range(pred.shape[1])))
+        scores.append(
+            sum(
+                min(weighted_dtw(pred[k, i], listener[j]) for j in nb) for i in range(pred.shape[1])
+            )
+        )
     return float(np.mean(scores))
 
 
@@ -105,8 +109,9 @@ def tlcc_offset(p: np.ndarray, s: np.ndarray) -> int:
 
 def fr_syn(pred, speaker, samples="first") -> float:
     idx = [0] if samples == "first" else range(pred.shape[1])
-    return float(np.mean([tlcc_offset(pred[k, i], speaker[k])
-                          for k in range(pred.shape[0]) for i in idx]))
+    return float(
+        np.mean([tlcc_offset(pred[k, i], speaker[k]) for k in range(pred.shape[0]) for i in idx])
+    )
 
 
 def fr_rea_emotion(pred, listener) -> float:
@@ -114,8 +119,10 @@ def fr_rea_emotion(pred, listener) -> float:
 
     def feats(x):
         x = x.astype(np.float64)
-        return np.concatenate([f for seq in x for f in [np.concatenate(
-            [seq[1:], seq[1:] - seq[:-1]], axis=1)]], axis=0)
+        return np.concatenate(
+            [f for seq in x for f in [np.concatenate([seq[1:], seq[1:] - seq[:-1]], axis=1)]],
+            axis=0,
+        )
 
     f1, f2 = feats(pred[:, 0]), feats(listener)
     mu1, mu2 = f1.mean(0), f2.mean(0)

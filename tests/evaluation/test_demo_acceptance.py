@@ -1,4 +1,4 @@
-"""Issue 6's acceptance criterion, on the evaluation `make demo` recorded for the synthetic
+"""The demo model's acceptance criterion, on the evaluation `make demo` recorded for the synthetic
 test split (80 mirrored samples, 10 reactions each).
 
 Training both stages to that level takes about 10 minutes of two CPU cores, more than the test

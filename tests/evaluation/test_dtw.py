@@ -42,9 +42,15 @@ def test_binary_au_masks_give_identical_costs() -> None:
     assert not fast.au_masks(a_dm)[1][0]
 
 
-@pytest.mark.parametrize(("t", "dtype", "rtol"),
-                         [(100, np.float64, 1e-12), (117, np.float64, 1e-12),
-                          (100, np.float32, 1e-6), (117, np.float32, 1e-6)])
+@pytest.mark.parametrize(
+    ("t", "dtype", "rtol"),
+    [
+        (100, np.float64, 1e-12),
+        (117, np.float64, 1e-12),
+        (100, np.float32, 1e-6),
+        (117, np.float32, 1e-6),
+    ],
+)
 def test_numba_dtw_matches_tslearn(t: int, dtype: type, rtol: float) -> None:
     """float64 local costs: bit-level agreement; float32 (default): far inside 1e-5."""
     a, b = _pairs(0, 5, t)
@@ -81,15 +87,24 @@ def test_pruned_minimum_equals_brute_force(binary_aus: bool) -> None:
     rows, cols = np.nonzero(neighbours)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
     owner = np.array([0, 3, 5])
-    got = fast.min_dtw_tasks(fast.to_dim_major(samples), owner, fast.to_dim_major(listeners),
-                             indptr, cols.astype(np.int64))
+    got = fast.min_dtw_tasks(
+        fast.to_dim_major(samples),
+        owner,
+        fast.to_dim_major(listeners),
+        indptr,
+        cols.astype(np.int64),
+    )
     for u, k in enumerate(owner):
         nb = np.flatnonzero(neighbours[k])
-        want = min(sum(w * d for (_, _, w), d in zip(fast.GROUPS, _oracle(samples[u],
-                                                                           listeners[j]),
-                                                     strict=True)) for j in nb)
+        want = min(
+            sum(
+                w * d
+                for (_, _, w), d in zip(fast.GROUPS, _oracle(samples[u], listeners[j]), strict=True)
+            )
+            for j in nb
+        )
         assert got[u] == pytest.approx(want, rel=1e-6)
-        brute = fast.weighted_dtw(np.repeat(samples[u:u + 1], len(nb), 0), listeners[nb])
+        brute = fast.weighted_dtw(np.repeat(samples[u : u + 1], len(nb), 0), listeners[nb])
         assert got[u] == brute.min()  # pruning never changes the minimum
 
 
@@ -121,22 +136,34 @@ def test_torch_wavefront_unequal_lengths() -> None:
 
 
 # --------------------------------------------------------------------------- float32 screen
-def _brute_force(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray,
-                 neighbours: np.ndarray) -> np.ndarray:
+def _brute_force(
+    samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray, neighbours: np.ndarray
+) -> np.ndarray:
     """Unpruned min over neighbours of the exact kernel's D, one pair at a time."""
     out = np.empty(len(owner))
     for u, k in enumerate(owner):
         nb = np.flatnonzero(neighbours[k])
-        out[u] = fast.weighted_dtw(np.repeat(samples[u:u + 1], len(nb), 0), listeners[nb]).min()
+        out[u] = fast.weighted_dtw(np.repeat(samples[u : u + 1], len(nb), 0), listeners[nb]).min()
     return out
 
 
-def _screened(samples: np.ndarray, owner: np.ndarray, listeners: np.ndarray,
-              neighbours: np.ndarray, screen: bool = True) -> np.ndarray:
+def _screened(
+    samples: np.ndarray,
+    owner: np.ndarray,
+    listeners: np.ndarray,
+    neighbours: np.ndarray,
+    screen: bool = True,
+) -> np.ndarray:
     rows, cols = np.nonzero(neighbours)
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(neighbours)))])
-    return fast.min_dtw_tasks(fast.to_dim_major(samples), owner, fast.to_dim_major(listeners),
-                              indptr, cols.astype(np.int64), screen=screen)
+    return fast.min_dtw_tasks(
+        fast.to_dim_major(samples),
+        owner,
+        fast.to_dim_major(listeners),
+        indptr,
+        cols.astype(np.int64),
+        screen=screen,
+    )
 
 
 def _smooth(rng: np.random.Generator, shape: tuple[int, ...], binary_aus: bool) -> np.ndarray:
@@ -182,8 +209,10 @@ def test_screen_bounds_contain_the_exact_value(t: int) -> None:
     screened = fast.dtw3_lanes(a, lis)
     _, lbin = fast.au_masks(lis)
     for p in range(len(lis)):
-        b = [fast._screen_bounds(screened[p, g], 2 * t - 2, g == 0 and bool(lbin[p]))
-             for g in range(3)]
+        b = [
+            fast._screen_bounds(screened[p, g], 2 * t - 2, g == 0 and bool(lbin[p]))
+            for g in range(3)
+        ]
         for g in range(3):
             assert b[g][0] <= exact[p, g] <= b[g][1]
         d = fast._combine(*exact[p])
@@ -231,7 +260,7 @@ def test_screened_minimum_with_transposed_tiles(n_samples: int, n_neighbours: in
     cand = np.arange(n_neighbours)
     f = fast._screen_speaker(s_dm, smasks, sbin, np.arange(n_samples), l_dm, lmasks, lbin, cand)
     for u in range(n_samples):
-        exact = fast.dtw3_pairs(np.repeat(s_dm[u:u + 1], n_neighbours, 0), l_dm)
+        exact = fast.dtw3_pairs(np.repeat(s_dm[u : u + 1], n_neighbours, 0), l_dm)
         for c in cand:
             for g in range(3):
                 lo, hi = fast._screen_bounds(f[u, c, g], 2 * t - 2, g == 0 and sbin[u])
@@ -265,8 +294,9 @@ def test_screened_minimum_constant_and_identical_sequences() -> None:
     listeners[1] = 1.0
     listeners[2, :, 15:] = 0.5
     listeners[3] = _smooth(rng, (1, t, 25), binary_aus=True)[0]
-    samples = np.stack([listeners[0], listeners[2], listeners[3],
-                        np.full((t, 25), 0.25, np.float32)])
+    samples = np.stack(
+        [listeners[0], listeners[2], listeners[3], np.full((t, 25), 0.25, np.float32)]
+    )
     owner = np.zeros(4, dtype=np.int64)
     neighbours = np.ones((4, 4), dtype=int)
     got = _screened(samples, owner, listeners, neighbours)
@@ -298,7 +328,8 @@ def test_unscreenable_inputs_fall_back_to_the_exact_kernel() -> None:
     owner = np.array([0, 1])
     neighbours = np.ones((n, n), dtype=int)
     assert not fast.screen_eligible(fast.to_dim_major(samples), fast.to_dim_major(listeners))
-    assert not fast.screen_eligible(fast.to_dim_major(samples[:1], np.float64),
-                                    fast.to_dim_major(listeners, np.float64))
+    assert not fast.screen_eligible(
+        fast.to_dim_major(samples[:1], np.float64), fast.to_dim_major(listeners, np.float64)
+    )
     got = _screened(samples, owner, listeners, neighbours)
     np.testing.assert_array_equal(got, _brute_force(samples, owner, listeners, neighbours))

@@ -31,8 +31,12 @@ def _neighbours(rng: np.random.Generator, n: int, p: float = 0.4) -> np.ndarray:
 
 def _case(seed: int, n: int = 6, s: int = 3, t: int = 110) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {"pred": _emotions(rng, (n, s), t), "listener": _emotions(rng, (n,), t),
-            "speaker": _emotions(rng, (n,), t), "neighbours": _neighbours(rng, n)}
+    return {
+        "pred": _emotions(rng, (n, s), t),
+        "listener": _emotions(rng, (n,), t),
+        "speaker": _emotions(rng, (n,), t),
+        "neighbours": _neighbours(rng, n),
+    }
 
 
 def _adversarial(seed: int) -> dict[str, np.ndarray]:
@@ -52,8 +56,12 @@ def _adversarial(seed: int) -> dict[str, np.ndarray]:
     return c
 
 
-CASES = {"random": lambda: _case(0), "adversarial": lambda: _adversarial(1),
-         "s1": lambda: _case(2, n=5, s=1, t=105), "long": lambda: _case(3, n=4, s=2, t=130)}
+CASES = {
+    "random": lambda: _case(0),
+    "adversarial": lambda: _adversarial(1),
+    "s1": lambda: _case(2, n=5, s=1, t=105),
+    "long": lambda: _case(3, n=4, s=2, t=130),
+}
 
 
 @pytest.fixture(params=sorted(CASES))
@@ -127,12 +135,17 @@ def test_fr_rea_emotion(case: dict) -> None:
 def test_compute_all_keys_and_torch_inputs() -> None:
     c = _case(8, n=4, s=2, t=100)
     tensors = {k: torch.from_numpy(v) for k, v in c.items()}
-    out = m.compute_all(tensors["pred"].float(), tensors["listener"].float(),
-                        tensors["speaker"].float(), tensors["neighbours"])
+    out = m.compute_all(
+        tensors["pred"].float(),
+        tensors["listener"].float(),
+        tensors["speaker"].float(),
+        tensors["neighbours"],
+    )
     assert tuple(out) == m.METRIC_KEYS
     assert all(isinstance(v, float) for v in out.values())
     assert out["FRDist"] == pytest.approx(
-        ref.fr_dist(c["pred"], c["listener"], c["neighbours"]), rel=RTOL)
+        ref.fr_dist(c["pred"], c["listener"], c["neighbours"]), rel=RTOL
+    )
 
 
 def test_unique_samples() -> None:
@@ -164,16 +177,25 @@ def _nan_pred() -> np.ndarray:
 BAD = {
     "pred rank": (lambda: _bad(pred=_valid()["pred"][0]), "pred", "dims"),
     "pred 24 dims": (lambda: _bad(pred=_valid()["pred"][..., :24]), "pred", "24"),
-    "pred short": (lambda: _bad(pred=_valid()["pred"][:, :, :99],
-                                listener=_valid()["listener"][:, :99],
-                                speaker=_valid()["speaker"][:, :99]), "pred", "99"),
+    "pred short": (
+        lambda: _bad(
+            pred=_valid()["pred"][:, :, :99],
+            listener=_valid()["listener"][:, :99],
+            speaker=_valid()["speaker"][:, :99],
+        ),
+        "pred",
+        "99",
+    ),
     "pred nan": (lambda: _bad(pred=_nan_pred()), "pred", "2 NaN/inf"),
     "listener N": (lambda: _bad(listener=_valid()["listener"][:2]), "listener", "N = 2"),
     "listener T": (lambda: _bad(listener=_valid()["listener"][:, :-1]), "listener", "T = 99"),
     "listener 24": (lambda: _bad(listener=_valid()["listener"][..., 1:]), "listener", "24"),
     "speaker rank": (lambda: _bad(speaker=_valid()["speaker"][..., 0]), "speaker", "dims"),
-    "speaker inf": (lambda: _bad(speaker=np.where(np.arange(25) == 3, np.inf,
-                                                  _valid()["speaker"])), "speaker", "NaN/inf"),
+    "speaker inf": (
+        lambda: _bad(speaker=np.where(np.arange(25) == 3, np.inf, _valid()["speaker"])),
+        "speaker",
+        "NaN/inf",
+    ),
     "neighbours square": (lambda: _bad(neighbours=np.ones((3, 2))), "neighbours", "square"),
     "neighbours N": (lambda: _bad(neighbours=np.eye(4)), "neighbours", "N = 3"),
     "neighbours values": (lambda: _bad(neighbours=np.eye(3) * 2), "neighbours", "0/1"),

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from reactdiff.config import FeaturesParams
 from reactdiff.features.extract import extract_features, split_clips
+from tests.helpers.params import repo_params
 
 FRAMES, FPS = 750, 25
 
 
 def extract(root: Path, out: Path, clips: dict | None = None, **kwargs):
     """extract_features of ``clips`` (default: all of the drop), default params, in process."""
-    params = kwargs.pop("params", FeaturesParams())
+    params = kwargs.pop("params", repo_params().features)
     kwargs.setdefault("workers", 1)
     kwargs.setdefault("progress", False)
     clips = split_clips(root) if clips is None else clips

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from reactdiff.config import ConfigError, MfccParams
-from reactdiff.data.errors import DataFileError
 from reactdiff.data.layout import ReactLayout
 from reactdiff.data.readers import read_audio
+from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.audio import MfccExtractor, read_audio_at
+from tests.helpers.params import params_with, repo_params
 
 FRAMES, FPS = 750, 25
 
@@ -24,7 +24,7 @@ def _tone_wav(path, rate: int, on_frame: int, seconds: float = 30.04) -> None:
 def test_tone_onset_shows_up_at_its_frame(tmp_path, rate):
     path = tmp_path / "tone.wav"
     _tone_wav(path, rate, on_frame=300)
-    ex = MfccExtractor(MfccParams(), FRAMES, FPS)
+    ex = MfccExtractor(repo_params().features.mfcc, FRAMES, FPS)
     mfcc = ex.compute(read_audio_at(path, 16000))
     assert mfcc.shape == (FRAMES, 26) and mfcc.dtype == np.float32
     energy = mfcc[:, 0]
@@ -40,11 +40,13 @@ def test_short_audio_is_an_error_naming_the_file(tiny_drop):
     path = layout.clip_path("train", rel, "audio")
     wave, rate = read_audio(path)
     sf.write(path, wave[: 29 * rate], rate)
-    ex = MfccExtractor(MfccParams(), FRAMES, FPS)
+    ex = MfccExtractor(repo_params().features.mfcc, FRAMES, FPS)
     with pytest.raises(DataFileError, match=r"1\.wav: audio is 29\.000 s, need 30\.000 s"):
         ex.extract(layout, "train", rel, ["mfcc"])
 
 
 def test_hop_must_be_one_video_frame():
     with pytest.raises(ConfigError, match=r"features\.mfcc\.hop_ms: 20 ms"):
-        MfccExtractor(MfccParams(hop_ms=20), FRAMES, FPS)
+        MfccExtractor(
+            params_with({"features": {"mfcc": {"hop_ms": 20}}}).features.mfcc, FRAMES, FPS
+        )

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from reactdiff.data.errors import DataFileError
 from reactdiff.data.layout import ReactLayout
-from reactdiff.data.splits import run_split_stage
+from reactdiff.errors import DataFileError
 from reactdiff.features.dataset import PairFeatureDataset
 from reactdiff.features.store import FeatureStore
+from reactdiff.stages.split import write_splits
 
 from .conftest import FRAMES
 
@@ -14,7 +14,7 @@ from .conftest import FRAMES
 @pytest.fixture(scope="module")
 def splits_dir(tiny_drop_master, tmp_path_factory):
     out = tmp_path_factory.mktemp("splits") / "splits"
-    run_split_stage(tiny_drop_master, out)
+    write_splits(tiny_drop_master, out)
     return out
 
 

@@ -1,13 +1,17 @@
 import json
+import os
+import shutil
 
 import numpy as np
 import pytest
 
-from reactdiff.config import FeaturesParams
+from reactdiff.data.format import VA_SLICE, read_emotion_table, write_emotion
 from reactdiff.data.layout import ReactLayout
+from reactdiff.errors import UserError
 from reactdiff.features.audio import MfccExtractor
-from reactdiff.features.extract import split_clips
-from reactdiff.features.store import FeatureStore, array_key
+from reactdiff.features.extract import ExtractionFailed, split_clips
+from reactdiff.features.store import Entry, FeatureStore, Manifest, array_key
+from tests.helpers.params import params_with
 
 from .conftest import FRAMES, extract
 
@@ -42,9 +46,14 @@ def test_rerun_skips_unchanged_clips_and_redoes_changed_ones(tiny_drop, tmp_path
     layout = ReactLayout(tiny_drop)
     rel = layout.clips("test")[1]
     emotion = layout.clip_path("test", rel, "emotion")
-    emotion.write_text(emotion.read_text())  # same content, new mtime: recomputed
+    emotion.write_text(emotion.read_text())  # same content, new mtime: still current
+    assert extract(tiny_drop, out).computed == []
+    values = read_emotion_table(emotion).to_numpy()
+    valence = VA_SLICE.start
+    values[0, valence] = -0.99 if values[0, valence] > 0 else 0.99  # new content: recomputed
+    write_emotion(emotion, values)
     assert extract(tiny_drop, out).computed == [array_key("test", "emotion", rel)]
-    mfcc = FeaturesParams(mfcc={"n_mfcc": 13})  # a stream's params change: only that stream
+    mfcc = params_with({"features": {"mfcc": {"n_mfcc": 13}}}).features  # only that stream
     redone = extract(tiny_drop, out, params=mfcc)
     assert set(redone.computed) == _keys(tiny_drop, ["mfcc"])
     assert FeatureStore(out).stream_dims(["mfcc"]) == {"mfcc": 13}
@@ -85,10 +94,19 @@ def test_corrupted_wav_is_named_and_other_clips_survive(tiny_drop, tmp_path):
     assert not (tmp_path / "store" / "val" / "mfcc" / f"{rel}.npy").exists()
 
 
+def test_bad_input_is_a_user_error_with_the_summary(tiny_drop, tmp_path):
+    layout = ReactLayout(tiny_drop)
+    wav = layout.clip_path("test", layout.clips("test")[0], "audio")
+    wav.write_bytes(b"garbage")
+    summary = extract(tiny_drop, tmp_path / "store")
+    err = ExtractionFailed(summary)
+    assert isinstance(err, UserError) and err.exit_code == 2 and err.summary is summary
+    assert f"{wav}: not a readable audio file" in str(err)
+
+
 def test_float16_store_and_stale_streams_removed(tiny_store, tiny_drop_master):
-    summary = extract(
-        tiny_drop_master, tiny_store, params=FeaturesParams(streams=(), dtype="float16")
-    )
+    params = params_with({"features": {"streams": [], "dtype": "float16"}}).features
+    summary = extract(tiny_drop_master, tiny_store, params=params)
     assert summary.streams == ("emotion", "3dmm")  # the targets are always there
     assert summary.removed == len(_keys(tiny_drop_master, ["mfcc"]))
     store = FeatureStore(tiny_store)
@@ -96,3 +114,47 @@ def test_float16_store_and_stale_streams_removed(tiny_store, tiny_drop_master):
     assert {e.dtype for e in store.load_manifest().entries.values()} == {"float16"}
     rel = split_clips(tiny_drop_master)["train"][0]
     assert store.open("train", rel, "3dmm").dtype == np.float16
+
+
+def _store_files(root) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_same_drop_elsewhere_gives_a_byte_identical_store(tiny_drop_master, tmp_path):
+    """Content, not paths or mtimes, decides the store: a copy of the drop at another path
+    with other mtimes, extracted by two workers (so in another completion order), gives the
+    same arrays and the same manifest bytes."""
+    a = shutil.copytree(tiny_drop_master, tmp_path / "a" / "react")
+    b = shutil.copytree(tiny_drop_master, tmp_path / "elsewhere" / "drop")
+    for path in b.rglob("*"):
+        os.utime(path, ns=(10**18, 10**18))  # 2001, whatever the first copy has
+    extract(a, tmp_path / "store_a")
+    extract(b, tmp_path / "store_b", workers=2)
+    files_a, files_b = _store_files(tmp_path / "store_a"), _store_files(tmp_path / "store_b")
+    assert "manifest.json" in files_a and len(files_a) == 1 + len(_keys(tiny_drop_master))
+    assert files_a.keys() == files_b.keys()
+    assert [k for k in files_a if files_a[k] != files_b[k]] == []
+    manifest = (tmp_path / "store_a" / "manifest.json").read_text()
+    assert str(tmp_path) not in manifest
+
+
+def test_manifest_bytes_do_not_depend_on_insertion_order(tmp_path):
+    def entry(split, rel, stream):
+        return Entry(split, rel, stream, (FRAMES, 2), "float32", "ab", 128, "cd")
+
+    entries = [
+        entry(s, r, t) for s in ("val", "train") for r in ("y", "x") for t in ("3dmm", "mfcc")
+    ]
+    one = Manifest({"emotion": 25, "mfcc": 26, "3dmm": 58})
+    two = Manifest({"3dmm": 58, "mfcc": 26, "emotion": 25})
+    for e in entries:
+        one.add(e)
+    for e in reversed(entries):
+        two.add(e)
+    FeatureStore(tmp_path / "one").save_manifest(one)
+    FeatureStore(tmp_path / "two").save_manifest(two)
+    raw = (tmp_path / "one" / "manifest.json").read_bytes()
+    assert raw == (tmp_path / "two" / "manifest.json").read_bytes()
+    written = json.loads(raw)
+    assert list(written["streams"]) == ["mfcc", "emotion", "3dmm"]  # the canonical order
+    assert list(written["arrays"]) == sorted(written["arrays"])

@@ -1,15 +1,18 @@
+import shutil
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from reactdiff.config import ConfigError, FacialParams, FeaturesParams
-from reactdiff.data.errors import DataFileError
+from reactdiff.config import FacialParams, FeaturesParams
 from reactdiff.data.layout import ReactLayout
+from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.extract import split_clips
 from reactdiff.features.facial import AnnotationExtractor, TorchScriptExtractor
 from reactdiff.features.store import FeatureStore
 from reactdiff.features.streams import build_extractors
+from tests.helpers.params import repo_params
 
 from .conftest import FPS, FRAMES, extract
 
@@ -40,8 +43,17 @@ def modules(tmp_path_factory) -> dict:
     return paths
 
 
+def _facial(**kw) -> FacialParams:
+    """The repository's facial params with ``kw`` replaced."""
+    return repo_params().features.facial.model_copy(update=kw)
+
+
 def _params(modules, **kw) -> FacialParams:
-    return FacialParams(backend="torchscript", device="cpu", batch_size=128, **modules, **kw)
+    return _facial(backend="torchscript", device="cpu", batch_size=128, **modules, **kw)
+
+
+def _features(**kw) -> FeaturesParams:
+    return repo_params().features.model_copy(update=kw)
 
 
 def test_torchscript_streams_on_a_synthetic_mp4(modules, tiny_drop_master):
@@ -69,7 +81,7 @@ def test_preprocessing_resizes_crops_and_normalises(modules):
 
 
 def test_stage_stores_torchscript_streams(modules, tiny_drop_master, tmp_path):
-    params = FeaturesParams(streams=("va", "fe"), facial=_params(modules))
+    params = _features(streams=("va", "fe"), facial=_params(modules))
     rel = split_clips(tiny_drop_master)["test"][0]
     summary = extract(tiny_drop_master, tmp_path / "store", {"test": [rel]}, params=params)
     assert summary.streams == ("emotion", "3dmm", "va", "fe")
@@ -79,12 +91,12 @@ def test_stage_stores_torchscript_streams(modules, tiny_drop_master, tmp_path):
 
 def test_torchscript_streams_need_the_backend_and_the_paths(modules, tmp_path):
     with pytest.raises(ConfigError, match=r"need features\.facial\.backend: torchscript"):
-        build_extractors(FeaturesParams(streams=("va",)), ["va"], FRAMES, FPS)
+        build_extractors(_features(streams=("va",)), ["va"], FRAMES, FPS)
     with pytest.raises(ConfigError, match=r"features\.facial\.au: not set"):
-        TorchScriptExtractor(FacialParams(backend="torchscript", va=modules["va"]), ["au"], FRAMES)
+        TorchScriptExtractor(_facial(backend="torchscript", va=modules["va"]), ["au"], FRAMES)
     missing = tmp_path / "fe.pt"
     with pytest.raises(ConfigError, match=rf"features\.facial\.fe: {missing} not found"):
-        TorchScriptExtractor(FacialParams(backend="torchscript", fe=missing), ["fe"], FRAMES)
+        TorchScriptExtractor(_facial(backend="torchscript", fe=missing), ["fe"], FRAMES)
 
 
 def test_annotations_are_the_clips_own_emotion_and_3dmm(tiny_drop_master):
@@ -113,3 +125,22 @@ def test_a_short_video_is_an_error_naming_it(modules, tiny_drop):
     ex = TorchScriptExtractor(_params(modules), ["va"], FRAMES)
     with pytest.raises(DataFileError, match=rf"{path}: has 10 frames, need {FRAMES}"):
         ex.extract(layout, "test", rel, ["va"])
+
+
+def test_a_module_counts_by_its_bytes_not_its_path(modules, tmp_path):
+    moved = tmp_path / "elsewhere" / "predictor.pt"
+    moved.parent.mkdir()
+    shutil.copy(modules["va"], moved)
+    here = TorchScriptExtractor(_params(modules), ["va"], FRAMES)
+    there = TorchScriptExtractor(_params({**modules, "va": moved}), ["va"], FRAMES)
+    assert here.settings("va") == there.settings("va")
+    assert str(tmp_path) not in str(there.settings("va"))
+    other = TorchScriptExtractor(_params({**modules, "va": modules["fe"]}), ["va"], FRAMES)
+    assert other.settings("va") != here.settings("va")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_a_gpu_is_a_config_error(modules):
+    params = _facial(backend="torchscript", device="cuda", **modules)
+    with pytest.raises(ConfigError, match=r"features\.facial\.device: device 'cuda' requested"):
+        TorchScriptExtractor(params, ["va"], FRAMES)

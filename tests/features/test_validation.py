@@ -1,8 +1,11 @@
+"""The store's inventory (one row per expected array) and the feature-store suite over it."""
+
 import numpy as np
 
 from reactdiff.features.extract import split_clips
+from reactdiff.features.inventory import store_table
 from reactdiff.features.store import FeatureStore, array_key
-from reactdiff.features.validation import validate_store
+from reactdiff.validation.feature_store import REPORT, validate_feature_table
 
 from .conftest import FRAMES
 
@@ -10,9 +13,19 @@ DIMS = {"mfcc": 26, "emotion": 25, "3dmm": 58}
 
 
 def test_a_complete_store_passes(tiny_store, tiny_drop_master):
-    report = validate_store(tiny_store, split_clips(tiny_drop_master), DIMS, FRAMES, "float32")
+    table = store_table(FeatureStore(tiny_store), split_clips(tiny_drop_master), DIMS)
+    assert len(table) == 12 * 3 and table["present"].all() and table["hash_ok"].all()
+    assert set(table["frames"]) == {FRAMES} and set(table["dtype"]) == {"float32"}
+    report = validate_feature_table(table, FRAMES, "float32")
     assert report.success and report.rows == 12 * 3 and report.failures == []
-    assert (tiny_store / "validation.json").is_file()
+    assert not (tiny_store / REPORT).exists()  # the caller writes the report
+
+
+def test_wrong_dtype_is_named_per_file(tiny_store, tiny_drop_master):
+    table = store_table(FeatureStore(tiny_store), split_clips(tiny_drop_master), DIMS)
+    report = validate_feature_table(table, FRAMES, "float16")
+    assert not report.success
+    assert report.failures == [f"{f}: dtype is not float16" for f in table["file"]]
 
 
 def test_missing_stream_wrong_frames_and_nan_are_caught(tiny_store, tiny_drop_master):
@@ -29,8 +42,9 @@ def test_missing_stream_wrong_frames_and_nan_are_caught(tiny_store, tiny_drop_ma
     arr = np.load(nan)
     arr[10, 3] = np.nan
     np.save(nan, arr)
-    report = validate_store(tiny_store, clips, {**DIMS, "wav2vec": 32}, FRAMES, "float32")
-    assert not report.success
+    table = store_table(store, clips, {**DIMS, "wav2vec": 32})
+    report = validate_feature_table(table, FRAMES, "float32")
+    assert not report.success and report.rows == 12 * 4
     fails = set(report.failures)
     missing = "array missing (not in the manifest, or no readable file)"
     assert f"{store.array_path('train', 'mfcc', a)}: {missing}" in fails

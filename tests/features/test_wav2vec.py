@@ -1,12 +1,16 @@
+import shutil
+
 import numpy as np
 import pytest
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
-from reactdiff.config import ConfigError, FeaturesParams, Wav2VecParams
+from reactdiff.config import FeaturesParams, Wav2VecParams
+from reactdiff.errors import ConfigError
 from reactdiff.features.extract import split_clips
 from reactdiff.features.store import FeatureStore
 from reactdiff.features.wav2vec import Wav2VecExtractor
+from tests.helpers.params import repo_params
 
 from .conftest import FPS, FRAMES, extract
 
@@ -41,6 +45,11 @@ def tiny_model(tmp_path_factory):
     return _tiny_model(tmp_path_factory.mktemp("w2v") / "model")
 
 
+def _w2v(**kw) -> Wav2VecParams:
+    """The repository's wav2vec params with ``kw`` replaced."""
+    return repo_params().features.wav2vec.model_copy(update=kw)
+
+
 def _wave(seconds: float = 30.04, tone_from: int | None = None) -> np.ndarray:
     rng = np.random.default_rng(1)
     t = np.arange(round(seconds * 16000)) / 16000
@@ -52,7 +61,7 @@ def _wave(seconds: float = 30.04, tone_from: int | None = None) -> np.ndarray:
 
 
 def test_shapes_chunks_and_determinism(tiny_model):
-    params = Wav2VecParams(checkpoint=tiny_model, chunk_seconds=10, batch_size=2, device="cpu")
+    params = _w2v(checkpoint=tiny_model, chunk_seconds=10, batch_size=2, device="cpu")
     ex = Wav2VecExtractor(params, FRAMES, FPS)
     assert ex.dims() == {"wav2vec": 2 * HIDDEN} and ex.pad == (40, 40)
     wave = _wave()
@@ -65,7 +74,7 @@ def test_shapes_chunks_and_determinism(tiny_model):
 
 def test_hidden_frames_align_with_video_frames(tmp_path):
     ex = Wav2VecExtractor(
-        Wav2VecParams(checkpoint=_tiny_model(tmp_path / "m", local=True), device="cpu"),
+        _w2v(checkpoint=_tiny_model(tmp_path / "m", local=True), device="cpu"),
         FRAMES,
         FPS,
     )
@@ -79,8 +88,8 @@ def test_hidden_frames_align_with_video_frames(tmp_path):
 
 
 def test_stage_stores_wav2vec(tiny_model, tiny_drop_master, tmp_path):
-    params = FeaturesParams(
-        streams=("wav2vec",), wav2vec=Wav2VecParams(checkpoint=tiny_model, device="cpu")
+    params: FeaturesParams = repo_params().features.model_copy(
+        update={"streams": ("wav2vec",), "wav2vec": _w2v(checkpoint=tiny_model, device="cpu")}
     )
     rel = split_clips(tiny_drop_master)["test"][0]
     summary = extract(tiny_drop_master, tmp_path / "store", {"test": [rel]}, params=params)
@@ -93,7 +102,21 @@ def test_stage_stores_wav2vec(tiny_model, tiny_drop_master, tmp_path):
 
 def test_missing_checkpoint_is_a_config_error_not_a_download(tmp_path):
     with pytest.raises(ConfigError, match=r"features\.wav2vec\.checkpoint: not set"):
-        Wav2VecExtractor(Wav2VecParams(), FRAMES, FPS)
+        Wav2VecExtractor(_w2v(checkpoint=None), FRAMES, FPS)
     missing = tmp_path / "nowhere"
     with pytest.raises(ConfigError, match=rf"features\.wav2vec\.checkpoint: {missing} is not"):
-        Wav2VecExtractor(Wav2VecParams(checkpoint=missing), FRAMES, FPS)
+        Wav2VecExtractor(_w2v(checkpoint=missing), FRAMES, FPS)
+
+
+def test_the_checkpoint_counts_by_its_files_not_its_path(tiny_model, tmp_path):
+    params = _w2v(checkpoint=tiny_model, device="cpu")
+    copy = shutil.copytree(tiny_model, tmp_path / "elsewhere" / "model")
+    (copy / ".cache").mkdir()
+    (copy / ".cache" / "download.metadata").write_text("etag and a timestamp")
+    here = Wav2VecExtractor(params, FRAMES, FPS).settings("wav2vec")
+    there = Wav2VecExtractor(params.model_copy(update={"checkpoint": copy}), FRAMES, FPS)
+    assert there.settings("wav2vec") == here and str(tmp_path) not in str(here)
+    assert {name for name, _ in here["checkpoint"]} >= {"config.json", "preprocessor_config.json"}
+    (copy / "config.json").write_text((copy / "config.json").read_text() + " ")
+    changed = Wav2VecExtractor(params.model_copy(update={"checkpoint": copy}), FRAMES, FPS)
+    assert changed.settings("wav2vec") != here

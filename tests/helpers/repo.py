@@ -42,7 +42,7 @@ def tiny_params(path: Path, **data_overrides) -> None:
     params["data"].update(data_overrides)
     params["train_mmt"].update(epochs=2, batch_size=4)
     params["train_ddim"].update(epochs=2, batch_size=16)
-    params["ddim"]["sampling_steps"] = 4
+    params["sampling"]["steps"] = 4
     params["evaluate"]["samples"] = 3
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 

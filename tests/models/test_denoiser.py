@@ -1,16 +1,25 @@
+import dataclasses
 import time
 
 import pytest
 import torch
 
-from reactdiff.config import DDIMParams, MMTParams
-from reactdiff.diffusion.factory import make_latent_diffusion
-from reactdiff.diffusion.schedule import DDIMScheduler
+from reactdiff.diffusion.schedule import DDIMScheduler, SchedulerConfig
 from reactdiff.models.denoiser import ConditionEncoder, DenoiserConfig, LatentDiffusion, UNet1D
+from reactdiff.training.ddim import make_latent_diffusion
+from tests.helpers.params import params_with
 
 W, L = 10, 16
-TINY = DenoiserConfig(window_size=W, latent_dim=L, cond_dim=32, base_width=16,
-                      width_mults=(1, 2), time_dim=32, groups=4)  # fmt: skip
+
+
+def _config(window_size: int = W, latent_dim: int = L, **overrides) -> DenoiserConfig:
+    toy = {"cond_dim": 32, "base_width": 16, "width_mults": (1, 2), "blocks_per_level": 1,
+           "time_dim": 32, "groups": 4, "dropout": 0.1, "cfg_dropout": 0.0}  # fmt: skip
+    return DenoiserConfig(window_size, latent_dim, **{**toy, **overrides})
+
+
+TINY = _config()
+SCHEDULER = SchedulerConfig(20, "squaredcos_cap_v2", "epsilon", clip_sample=False)
 
 
 @pytest.fixture(autouse=True)
@@ -22,10 +31,11 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def _model(seed: int = 0, **overrides) -> LatentDiffusion:
+def _model(seed: int = 0, clip_sample: bool = False, **overrides) -> LatentDiffusion:
     torch.manual_seed(seed)
     cfg = DenoiserConfig(**{**TINY.__dict__, **overrides})
-    return LatentDiffusion(cfg, DDIMScheduler(20)).eval()
+    scheduler = DDIMScheduler(dataclasses.replace(SCHEDULER, clip_sample=clip_sample))
+    return LatentDiffusion(cfg, scheduler).eval()
 
 
 def _windows(n: int, seed: int) -> torch.Tensor:
@@ -40,14 +50,14 @@ def test_condition_encoder_shape():
 
 @pytest.mark.parametrize("mults", [(1,), (1, 2), (1, 2, 2, 4)])
 def test_unet_keeps_the_shape(mults):
-    cfg = DenoiserConfig(W, 32, cond_dim=8, base_width=8, width_mults=mults, time_dim=16, groups=4)
+    cfg = _config(W, 32, cond_dim=8, base_width=8, width_mults=mults, time_dim=16, groups=4)
     out = UNet1D(cfg)(torch.randn(3, W, 32), torch.tensor([0, 5, 19]), torch.randn(3, 8))
     assert out.shape == (3, W, 32)
 
 
 def test_latent_dim_must_survive_the_downsampling():
     with pytest.raises(ValueError, match="divisible by 4"):
-        DenoiserConfig(W, 18, width_mults=(1, 2, 2))
+        _config(W, 18, width_mults=(1, 2, 2))
 
 
 def test_prediction_depends_on_noise_level_and_condition():
@@ -118,7 +128,8 @@ def test_samples_stay_in_the_x0_range():
     noise = torch.randn(2, 3, W, L, generator=torch.Generator().manual_seed(1))
     free = model.sample(speaker, 2, steps=5, noise=noise)
     low, high = torch.linspace(-1.0, -0.5, L), torch.linspace(0.5, 1.0, L)
-    clipped = model.sample(speaker, 2, steps=5, noise=noise, x0_range=(low, high))
+    clipping = _model(clip_sample=True)  # the same weights, a scheduler that clips
+    clipped = clipping.sample(speaker, 2, steps=5, noise=noise, x0_range=(low, high))
     assert ((free < low) | (free > high)).any()  # an untrained model leaves the range
     assert (clipped >= low).all() and (clipped <= high).all()
 
@@ -154,8 +165,8 @@ def test_training_reduces_the_loss():
 
 def test_paper_scale_forward_and_backward_on_cpu():
     start = time.perf_counter()
-    model = make_latent_diffusion(DDIMParams(scale="paper", cfg_dropout=0.1),
-                                  MMTParams(scale="paper").sizes)  # fmt: skip
+    params = params_with({"mmt": {"scale": "paper"}, "ddim": {"scale": "paper", "cfg_dropout": 0.1}})
+    model = make_latent_diffusion(params.ddim, params.mmt.sizes)
     assert model.condition.proj.out_features == 1024
     x0 = torch.randn(2, 50, 128)
     loss = model.loss(x0, torch.randn(2, 50, 128), torch.Generator().manual_seed(0))

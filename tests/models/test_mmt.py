@@ -1,12 +1,21 @@
 import pytest
 import torch
 
-from reactdiff.config import Params
 from reactdiff.models.mmt import MMT, MMTConfig
-from reactdiff.training.mmt_stage import mmt_config
-from reactdiff.training.standardize import Standardizer
+from reactdiff.models.standardize import Standardizer
+from reactdiff.training.mmt import mmt_config
+from tests.helpers.params import params_with
 
 DIMS = {"au": 15, "fe": 8, "va": 2, "wav2vec": 12, "mfcc": 26}
+TOY = {
+    "face_dim": 58, "emotion_dim": 25, "hidden_dim": 32, "latent_dim": 8, "heads": 4, "depth": 1,
+    "decoder_layers": 2, "ff_dim": 128, "dropout": 0.1, "window": 50, "decoder_window": 0,
+}  # fmt: skip
+
+
+def _cfg(video: dict, audio: dict, **overrides) -> MMTConfig:
+    """A toy MMT over the given streams (REACT output dims)."""
+    return MMTConfig(video, audio, **{**TOY, **overrides})
 
 
 def _inputs(cfg: MMTConfig, b=2, t=100):
@@ -25,7 +34,7 @@ def _inputs(cfg: MMTConfig, b=2, t=100):
     ],
 )
 def test_any_subset_of_streams(video, audio):
-    cfg = MMTConfig(
+    cfg = _cfg(
         {n: DIMS[n] for n in video},
         {n: DIMS[n] for n in audio},
         hidden_dim=32,
@@ -41,7 +50,7 @@ def test_any_subset_of_streams(video, audio):
 
 def test_every_stream_matters():
     torch.manual_seed(0)
-    cfg = MMTConfig(
+    cfg = _cfg(
         {"au": 15, "fe": 8, "va": 2},
         {"wav2vec": 12, "mfcc": 26},
         hidden_dim=32,
@@ -58,14 +67,14 @@ def test_every_stream_matters():
 
 def test_decoder_uses_positions():
     torch.manual_seed(0)
-    model = MMT(MMTConfig({"au": 15}, {}, hidden_dim=32, latent_dim=8, heads=4)).eval()
+    model = MMT(_cfg({"au": 15}, {}, hidden_dim=32, latent_dim=8, heads=4)).eval()
     constant = torch.ones(1, 40, 8)  # the same latent at every frame
     face, _ = model.decode(constant)
     assert not torch.allclose(face[0, 0], face[0, 20], atol=1e-4)
 
 
 def test_missing_stream_is_named():
-    model = MMT(MMTConfig({"au": 15}, {"mfcc": 26}, hidden_dim=32, latent_dim=8, heads=4))
+    model = MMT(_cfg({"au": 15}, {"mfcc": 26}, hidden_dim=32, latent_dim=8, heads=4))
     with pytest.raises(KeyError, match="mfcc"):
         model.encode({"au": torch.zeros(1, 10, 15)})
 
@@ -80,14 +89,16 @@ def test_standardizer_round_trip():
 
 @pytest.mark.slow
 def test_paper_scale_forward_backward_on_cpu():
-    m = Params().mmt.model_copy(
-        update={
-            "scale": "paper",
-            "video_streams": ("au", "fe", "va"),
-            "audio_streams": ("wav2vec", "mfcc"),
+    params = params_with(
+        {
+            "mmt": {
+                "scale": "paper",
+                "video_streams": ["au", "fe", "va"],
+                "audio_streams": ["wav2vec", "mfcc"],
+            }
         }
     )
-    model = MMT(mmt_config(m, m.paper_feature_dims))
+    model = MMT(mmt_config(params.mmt, params.benchmarks.paper_feature_dims))
     assert model.cfg.hidden_dim == 1024 and model.cfg.latent_dim == 128
     x = _inputs(model.cfg, b=1, t=750)
     face, emotion = model(x)
@@ -98,7 +109,7 @@ def test_paper_scale_forward_backward_on_cpu():
 
 def test_encoder_window_limits_what_a_latent_sees():
     torch.manual_seed(0)
-    cfg = MMTConfig({"au": 15}, {"mfcc": 26}, hidden_dim=32, latent_dim=8, heads=4, window=50)
+    cfg = _cfg({"au": 15}, {"mfcc": 26}, hidden_dim=32, latent_dim=8, heads=4, window=50)
     model = MMT(cfg).eval()
     x = _inputs(cfg, b=1, t=150)
     later = {n: v.clone() for n, v in x.items()}
@@ -113,7 +124,7 @@ def test_encoder_window_limits_what_a_latent_sees():
 
 def test_shifted_decoder_windows_pass_context_across_borders():
     torch.manual_seed(0)
-    cfg = MMTConfig(
+    cfg = _cfg(
         {"au": 15},
         {},
         hidden_dim=32,

@@ -6,8 +6,8 @@ from pathlib import Path
 import torch
 
 from reactdiff.training.distributed import cleanup_distributed, init_distributed
-from reactdiff.training.loop import LoopConfig, Trainer
-from tests.training.toy import ToySet, toy_loss, toy_model
+from reactdiff.training.loop import Trainer
+from tests.training.toy import ToySet, toy_loop, toy_loss, toy_model
 
 out = Path(sys.argv[1])
 info = init_distributed("cpu")
@@ -16,7 +16,7 @@ trainer = Trainer(
     toy_loss,
     ToySet(64, 1),
     ToySet(16, 2),
-    LoopConfig(epochs=3, batch_size=8, lr=1e-2, seed=3),
+    toy_loop(epochs=3, batch_size=8, lr=1e-2, seed=3),
     out / "ckpt.pt",
     info,
     progress=False,

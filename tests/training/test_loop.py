@@ -9,10 +9,10 @@ import torch
 from reactdiff.training.checkpoint import load_checkpoint
 from reactdiff.training.distributed import init_distributed
 from reactdiff.training.loop import LoopConfig, Trainer
-from tests.training.toy import ToySet, toy_loss, toy_model
+from tests.training.toy import ToySet, toy_loop, toy_loss, toy_model
 
 REPO = Path(__file__).resolve().parents[2]
-CFG = LoopConfig(epochs=4, batch_size=8, lr=1e-2, ema_decay=0.9, seed=5)
+CFG = toy_loop(epochs=4, batch_size=8, lr=1e-2, ema_decay=0.9, seed=5)
 
 
 def _trainer(ckpt: Path, on_epoch=None, cfg: LoopConfig = CFG) -> Trainer:
@@ -42,7 +42,7 @@ def _kill_after(epoch: int):
 
 
 def test_loss_falls_and_checkpoint_holds_everything(tmp_path):
-    cfg = LoopConfig(epochs=8, batch_size=8, lr=3e-2, ema_decay=0.9, seed=5)
+    cfg = toy_loop(epochs=8, batch_size=8, lr=3e-2, ema_decay=0.9, seed=5)
     history = _trainer(tmp_path / "c.pt", cfg=cfg).fit()
     assert [h["epoch"] for h in history] == list(range(1, 9))
     assert history[-1]["val_loss"] < 0.5 * history[0]["val_loss"]
@@ -68,11 +68,9 @@ def test_resume_equals_uninterrupted_run(tmp_path):
 
 
 def test_resume_refuses_other_params(tmp_path):
-    _trainer(tmp_path / "c.pt", cfg=LoopConfig(epochs=1, batch_size=8, lr=1e-2)).fit()
+    _trainer(tmp_path / "c.pt", cfg=toy_loop(epochs=1, batch_size=8, lr=1e-2)).fit()
     with pytest.raises(ValueError, match="saved with other training params"):
-        _trainer(tmp_path / "c.pt", cfg=LoopConfig(epochs=2, batch_size=4, lr=1e-2)).fit(
-            resume=True
-        )
+        _trainer(tmp_path / "c.pt", cfg=toy_loop(epochs=2, batch_size=4, lr=1e-2)).fit(resume=True)
 
 
 @pytest.mark.slow

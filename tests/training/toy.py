@@ -4,6 +4,15 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from reactdiff.training.loop import LoopConfig
+
+
+def toy_loop(**overrides) -> LoopConfig:
+    """Loop settings for the toy task (the test's own values, not the stages')."""
+    base = {"weight_decay": 5e-4, "betas": (0.9, 0.999), "ema_decay": 0.999, "grad_clip": 1.0,
+            "amp": True, "seed": 42, "num_workers": 0}  # fmt: skip
+    return LoopConfig(**{**base, **overrides})
+
 
 class ToySet(Dataset):
     def __init__(self, n: int, seed: int) -> None:

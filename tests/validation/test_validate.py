@@ -7,15 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reactdiff.config import Params
+from reactdiff.data.format import get_format
 from reactdiff.data.layout import Pair, ReactLayout, write_split_csv
 from reactdiff.validation.run import validate_drop
+from tests.helpers.params import repo_params
 
-P = Params()
+P = repo_params()
+FORMAT = get_format(P.data.format)
 
 
 def _validate(root: Path, tmp_path: Path):
-    return validate_drop(root, P.format, P.validation, tmp_path / "report", progress=False)
+    return validate_drop(root, FORMAT, P.validation, tmp_path / "report", progress=False)
 
 
 def _first_clip(root: Path, split: str = "train") -> str:

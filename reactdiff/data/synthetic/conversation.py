@@ -29,9 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FPS = 25
-N_AU = 15
-EXPR_DIM = 52
+from reactdiff.data.format import AU_COLUMNS, FACE_EXPRESSION_DIM, REACT2024
+
+FPS = REACT2024.fps  # the conversation is simulated at the REACT 2024 frame rate
+N_AU = len(AU_COLUMNS)
+EXPR_DIM = FACE_EXPRESSION_DIM
 
 # Loadings of the 15 AUs (AU1 AU2 AU4 AU6 AU7 AU9 AU10 AU12 AU14 AU15 AU17 AU23 AU24 AU25 AU26)
 # on [valence, arousal, syllable-modulated speech, nod]; the offset sets each AU's base rate.

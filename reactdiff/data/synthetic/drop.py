@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
 from reactdiff.atomic import atomic_dir
+from reactdiff.config import Params
 from reactdiff.data.appropriateness import neighbour_matrix
+from reactdiff.data.format import get_format, write_emotion
 from reactdiff.data.layout import SPLITS, Pair, ReactLayout, write_split_csv
-from reactdiff.data.readers import EMOTION_COLUMNS
 from reactdiff.data.synthetic.audio import render_audio
 from reactdiff.data.synthetic.conversation import Style, simulate_clip
 from reactdiff.data.synthetic.face import draw_faces, encode_mp4
 
 RECOLA_GROUPS = (("P25", "P26"), ("P41", "P42"), ("P45", "P46"))
 NOXI_CITIES = ("Paris", "Nottingham", "Augsburg")
-EMOTION_FMT = ["%d"] * 15 + ["%.5f"] * 2 + ["%.6f"] * 8
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,29 @@ class SynthSpec:
     sessions: int
     clips_per_session: int
     seed: int
-    video: bool = True
-    video_size: int = 96
-    frames: int = 751
-    audio_rate: int = 44100
-    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
-    neighbour_threshold: float = 0.5
+    video: bool
+    video_size: int
+    frames: int  # per clip, as stored
+    audio_rate: int
+    split_fractions: tuple[float, float, float]
+    neighbour_threshold: float
+
+    @staticmethod
+    def from_params(params: Params, **overrides: Any) -> SynthSpec:
+        """The drop that ``data.synthetic`` describes, in the REACT 2024 format."""
+        s, fmt = params.data.synthetic, get_format(params.data.format)
+        spec = SynthSpec(
+            sessions=s.sessions,
+            clips_per_session=s.clips_per_session,
+            seed=params.base.seed,
+            video=s.video,
+            video_size=s.video_size,
+            frames=fmt.clip_frames,
+            audio_rate=fmt.audio_rate,
+            split_fractions=tuple(s.split_fractions),
+            neighbour_threshold=s.neighbour_threshold,
+        )
+        return replace(spec, **overrides)
 
 
 def session_sides(index: int, n_sessions: int) -> tuple[str, str]:
@@ -84,14 +102,7 @@ def _write_side(root: Path, split: str, rel: str, side, wav: np.ndarray, spec: S
         if s != "video" or spec.video:
             p.parent.mkdir(parents=True, exist_ok=True)
     sf.write(paths["audio"], wav, spec.audio_rate, subtype="PCM_16")
-    np.savetxt(
-        paths["emotion"],
-        side.emotion,
-        fmt=EMOTION_FMT,
-        delimiter=",",
-        header=",".join(EMOTION_COLUMNS),
-        comments="",
-    )
+    write_emotion(paths["emotion"], side.emotion)
     np.save(paths["3dmm"], side.face_3dmm[:, None, :])
     if spec.video:
         encode_mp4(draw_faces(side, spec.video_size), paths["video"])
@@ -141,7 +152,7 @@ def write_drop(out: Path | str, spec: SynthSpec, workers: int = 1, progress: boo
 
 
 def _write_splits(root: Path, spec: SynthSpec, splits: list[str], results: list) -> None:
-    frames = spec.frames - 1  # the first 750 of 751 frames, as everything downstream uses
+    frames = spec.frames - 1  # REACT 2024 clips store one frame more than the challenge uses
     for split in SPLITS:
         clips = [c for s, r in zip(splits, results, strict=True) if s == split for c in r]
         pairs = [c[0] for c in clips]

@@ -15,12 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from reactdiff.atomic import atomic_dir, write_json
-from reactdiff.data.errors import DataFileError
+from reactdiff.config import Params
 from reactdiff.data.layout import SPLITS, ReactLayout, session_of, write_split_csv
 from reactdiff.data.readers import load_npy
+from reactdiff.errors import DataFileError
+from reactdiff.stages.result import StageOptions, StageResult
+
+NAME = "split"
+Options = StageOptions
 
 
-def run_split_stage(root: Path, out: Path) -> dict:
+def write_splits(root: Path, out: Path) -> dict:
     """Copy splits + matrices from ``root`` into ``out`` (atomically); return a summary."""
     layout = ReactLayout(Path(root))
     summary: dict = {}
@@ -52,3 +57,14 @@ def run_split_stage(root: Path, out: Path) -> dict:
             summary[split] = info
         write_json(tmp / "summary.json", summary)
     return summary
+
+
+def run(params: Params, options: Options) -> StageResult:
+    root, out = params.data.react_root, params.split.out
+    summary = write_splits(root, out)
+    return StageResult(
+        summary=f"split: {summary} -> {out}",
+        run_params={"root": str(root)},
+        metrics={f"{s}_{k}": v for s, info in summary.items() for k, v in info.items()},
+        documents={"split_summary.json": summary},
+    )

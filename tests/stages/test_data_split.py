@@ -1,3 +1,5 @@
+"""The data stage with a real root, and the split stage."""
+
 import csv
 import json
 import os
@@ -5,32 +7,37 @@ import os
 import numpy as np
 import pytest
 
-from reactdiff.config import parse_params
-from reactdiff.data.errors import DataFileError
 from reactdiff.data.layout import ReactLayout
-from reactdiff.data.splits import run_split_stage
-from reactdiff.data.stage import SOURCE_FILE, run_data_stage
+from reactdiff.errors import DataFileError
+from reactdiff.stages import data as data_stage
+from reactdiff.stages.data import SOURCE_FILE
+from reactdiff.stages.split import write_splits
+from tests.helpers.params import params_with
+
+
+def run_data_stage(params):
+    return data_stage.run(params, data_stage.Options(progress=False)).documents["data_summary.json"]
 
 
 def test_external_source_is_fingerprinted_not_copied(tiny_drop, tmp_path):
-    params = parse_params({"data": {"source": str(tiny_drop), "root": str(tmp_path / "raw")}})
-    first = run_data_stage(params, progress=False)
+    params = params_with({"data": {"source": str(tiny_drop), "root": str(tmp_path / "raw")}})
+    first = run_data_stage(params)
     written = json.loads((tmp_path / "raw" / SOURCE_FILE).read_text())
     assert written["source"] == str(tiny_drop.resolve()) and written["files"] > 40
     assert [p.name for p in (tmp_path / "raw").iterdir()] == [SOURCE_FILE]
     wav = next(tiny_drop.rglob("*.wav"))
     os.utime(wav, ns=(0, 0))  # any change to the real drop changes the fingerprint
-    assert run_data_stage(params, progress=False)["fingerprint"] != first["fingerprint"]
+    assert run_data_stage(params)["fingerprint"] != first["fingerprint"]
 
 
 def test_external_source_must_look_like_react(tmp_path):
-    params = parse_params({"data": {"source": str(tmp_path), "root": str(tmp_path / "raw")}})
+    params = params_with({"data": {"source": str(tmp_path), "root": str(tmp_path / "raw")}})
     with pytest.raises(DataFileError, match=r"not a REACT root: missing .*train\.csv"):
-        run_data_stage(params, progress=False)
+        run_data_stage(params)
 
 
 def test_split_stage_writes_mirrored_samples(tiny_drop_master, tmp_path):
-    summary = run_split_stage(tiny_drop_master, tmp_path / "splits")
+    summary = write_splits(tiny_drop_master, tmp_path / "splits")
     layout = ReactLayout(tiny_drop_master)
     for split in ("train", "val", "test"):
         pairs = layout.pairs(split)
@@ -46,5 +53,5 @@ def test_split_stage_writes_mirrored_samples(tiny_drop_master, tmp_path):
 def test_split_stage_rejects_mismatched_matrix(tiny_drop, tmp_path):
     np.save(ReactLayout(tiny_drop).neighbour_matrix("val"), np.ones((3, 3)))
     with pytest.raises(DataFileError, match=r"neighbour_emotion_val\.npy: shape \(3, 3\)"):
-        run_split_stage(tiny_drop, tmp_path / "splits")
+        write_splits(tiny_drop, tmp_path / "splits")
     assert not (tmp_path / "splits").exists()  # nothing half-written

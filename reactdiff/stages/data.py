@@ -8,32 +8,21 @@ DVC re-runs the later stages when the real drop changes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from pathlib import Path
 
 from reactdiff.atomic import atomic_dir, write_json
 from reactdiff.config import Params
-from reactdiff.data.errors import DataFileError
 from reactdiff.data.layout import SPLITS, ReactLayout
 from reactdiff.data.synthetic.drop import SynthSpec, write_drop
+from reactdiff.errors import DataFileError
+from reactdiff.stages.result import StageOptions, StageResult
 
+NAME = "data"
 SOURCE_FILE = "source.json"
-
-
-def synth_spec(params: Params) -> SynthSpec:
-    s, f = params.data.synthetic, params.format
-    return SynthSpec(
-        sessions=s.sessions,
-        clips_per_session=s.clips_per_session,
-        seed=params.base.seed,
-        video=s.video,
-        video_size=s.video_size,
-        frames=f.clip_frames,
-        audio_rate=f.audio_rate,
-        split_fractions=s.split_fractions,
-        neighbour_threshold=s.neighbour_threshold,
-    )
+Options = StageOptions
 
 
 def fingerprint(root: Path) -> dict:
@@ -50,12 +39,16 @@ def fingerprint(root: Path) -> dict:
     return {"source": str(root.resolve()), "files": n, "fingerprint": digest.hexdigest()}
 
 
-def run_data_stage(params: Params, progress: bool = True) -> dict:
-    """Write ``data.root``; return a summary to log."""
+def run(params: Params, options: Options) -> StageResult:
+    """Write ``data.root``."""
     start = time.perf_counter()
+    run_params = {"source": params.data.source, "format": params.data.format}
     if params.data.is_synthetic:
-        spec = synth_spec(params)
-        write_drop(params.data.root, spec, workers=params.data.synthetic.workers, progress=progress)
+        spec = SynthSpec.from_params(params)
+        run_params.update(dataclasses.asdict(spec), workers=params.data.synthetic.workers)
+        write_drop(
+            params.data.root, spec, workers=params.data.synthetic.workers, progress=options.progress
+        )
         summary = {
             "source": "synthetic",
             "sessions": spec.sessions,
@@ -66,4 +59,9 @@ def run_data_stage(params: Params, progress: bool = True) -> dict:
         with atomic_dir(params.data.root) as tmp:
             write_json(tmp / SOURCE_FILE, summary)
     summary["seconds"] = round(time.perf_counter() - start, 2)
-    return summary
+    return StageResult(
+        summary=f"data: {summary}",
+        run_params=run_params,
+        metrics={"seconds": summary["seconds"]},
+        documents={"data_summary.json": summary},
+    )

@@ -1,9 +1,11 @@
-"""Standardise latents per dimension with train-split statistics (the diffusion target space).
+"""Per-feature standardisation with train-split statistics, stored with the model.
 
-A thin wrapper over the stage-1 ``Standardizer`` (exact inverse, buffers in the checkpoint) that
-can also be fitted from a stream of batches, since a split's latents come batch by batch out of
-the frozen encoder. It also keeps the range of the standardised train latents, which the sampler
-clips its x0 predictions to (see ``DDIMScheduler.step``).
+``Standardizer`` scales the 3DMM targets of stage 1; ``LatentTransform`` the latents that are the
+diffusion target space of stage 2. It can be fitted from a stream of batches (a split's latents
+come batch by batch out of the frozen encoder) and keeps the range of the standardised train
+latents, which the sampler clips its x0 predictions to (see ``DDIMScheduler.step``). Both
+inverses are exact up to float round-off (tested), unlike a normalisation whose inverse is not
+its inverse.
 """
 
 from __future__ import annotations
@@ -11,8 +13,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+from torch import nn
 
-from reactdiff.training.standardize import Standardizer
+
+class Standardizer(nn.Module):
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean.detach().clone().float())
+        self.register_buffer("std", std.detach().clone().float().clamp_min(eps))
+
+    @staticmethod
+    def fit(x: torch.Tensor) -> Standardizer:
+        """Statistics over every axis but the last (feature) one."""
+        flat = x.reshape(-1, x.shape[-1]).double()
+        return Standardizer(flat.mean(0), flat.std(0, unbiased=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.std + self.mean
 
 
 class LatentTransform(Standardizer):

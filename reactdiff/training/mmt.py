@@ -1,5 +1,9 @@
-"""Stage 1, `train_mmt`: the MMT as an auto-encoder of the listener's own features into the
-listener's 3DMM (standardised with train-split statistics) and emotion (paper eq. 5)."""
+"""Stage 1: the MMT as an auto-encoder of the listener's own features into the listener's 3DMM
+(standardised with train-split statistics) and emotion (paper eq. 5).
+
+The datasets come from the caller (the `train_mmt` stage reads them from the feature store):
+items as ``reactdiff.features.dataset.PairFeatureDataset`` yields them.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +15,19 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from reactdiff.atomic import write_json
 from reactdiff.config import MMTParams, Params
+from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM
+from reactdiff.errors import DataFileError
 from reactdiff.models.mmt import MMT, MMTConfig
+from reactdiff.models.standardize import Standardizer
 from reactdiff.training.ccc import ccc_per_dim
 from reactdiff.training.checkpoint import save_checkpoint
-from reactdiff.training.common import (
-    feature_datasets,
-    loop_config,
-    loss_summary,
-    write_loss_csv,
-)
+from reactdiff.training.common import loop_config, loss_summary, write_loss_csv
 from reactdiff.training.distributed import DistInfo, cleanup_distributed, init_distributed
 from reactdiff.training.loop import Trainer, to_device
-from reactdiff.training.standardize import Standardizer
 
 
 def mmt_config(m: MMTParams, dims: dict[str, int]) -> MMTConfig:
@@ -34,6 +36,8 @@ def mmt_config(m: MMTParams, dims: dict[str, int]) -> MMTConfig:
     return MMTConfig(
         video_streams={n: dims[n] for n in m.video_streams},
         audio_streams={n: dims[n] for n in m.audio_streams},
+        face_dim=FACE_3DMM_DIM,
+        emotion_dim=EMOTION_DIM,
         hidden_dim=s.hidden_dim,
         latent_dim=s.latent_dim,
         heads=s.heads,
@@ -90,7 +94,10 @@ def save_mmt(path: Path, model: MMT, std3: Standardizer, history: list, streams:
 
 def load_mmt(path: Path | str) -> tuple[MMT, Standardizer]:
     """The trained (EMA) MMT and its 3DMM standardiser, in eval mode."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(path, "MMT model file not found (run the train_mmt stage)")
+    state = torch.load(path, map_location="cpu", weights_only=True)
     model = MMT(MMTConfig(**state["config"]))
     model.load_state_dict(state["state_dict"])
     sd = state["standardizer_3dmm"]
@@ -98,18 +105,22 @@ def load_mmt(path: Path | str) -> tuple[MMT, Standardizer]:
     return model.eval(), std3
 
 
-def run_train_mmt(
+def train_mmt(
     params: Params,
+    train: Dataset,
+    val: Dataset,
     resume: bool = False,
     progress: bool = True,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, Any] | None:
-    """Train; rank 0 writes the model, metrics and plots and returns the final metrics."""
+    """Train; rank 0 writes the model, metrics and plots and returns the final metrics.
+
+    ``train``/``val`` hold the listener streams ``mmt.video_streams + mmt.audio_streams``.
+    """
     m, t = params.mmt, params.train_mmt
     info = init_distributed(t.device)
     try:
         streams = [*m.video_streams, *m.audio_streams]
-        train, val = feature_datasets(params, streams)
         first = train[0]["listener"]
         dims = {s: int(first[s].shape[-1]) for s in streams}
         torch.manual_seed(params.base.seed)  # same initial weights on every rank and rerun

@@ -1,7 +1,9 @@
 """`reactdiff generate`: reactions of ReactDiff to one speaker clip, in the REACT formats.
 
-The clip's files are arranged as a one-clip REACT-layout drop (symlinks in a temp folder), so
-its features come from exactly the extractors the `features` stage uses.
+Not a DVC stage (it reads a model, not the pipeline's data) but run the same way. The clip's
+files are arranged as a one-clip REACT-layout drop (symlinks in a temp folder), so its
+features come from exactly the extractors the `features` stage uses. Sampling settings come
+from the ``sampling`` params.
 """
 
 from __future__ import annotations
@@ -15,14 +17,24 @@ import torch
 
 from reactdiff.atomic import atomic_path, save_npy
 from reactdiff.config import Params
-from reactdiff.data.errors import DataFileError
+from reactdiff.data.format import (
+    AU_SLICE,
+    EXPR_SLICE,
+    EXPRESSION_COLUMNS,
+    VA_SLICE,
+    get_format,
+    read_emotion,
+    write_emotion,
+)
 from reactdiff.data.layout import ReactLayout
-from reactdiff.data.readers import EMOTION_COLUMNS, read_emotion
+from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.facial import TORCHSCRIPT_STREAMS
-from reactdiff.features.streams import TARGET_STREAMS, build_extractors
+from reactdiff.features.store import TARGET_STREAMS
+from reactdiff.features.streams import build_extractors
+from reactdiff.stages.result import StageOptions, StageResult
 
+NAME = "generate"
 STAGED_SPLIT, STAGED_REL = "test", "NoXI/generate/Expert_video/1"
-EXPRESSIONS = EMOTION_COLUMNS[17:]
 
 
 @dataclass(frozen=True)
@@ -47,7 +59,7 @@ def stage_clip(files: SpeakerFiles, streams: list[str], tmp: Path) -> ReactLayou
     """A one-clip REACT-layout drop of symlinks; a missing input is an error naming its option."""
     missing = [opt for key, opt in required_inputs(streams).items() if getattr(files, key) is None]
     if missing:
-        raise ValueError(f"the model's streams {streams} need {', '.join(missing)}")
+        raise ConfigError(f"the model's streams {streams} need {', '.join(missing)}")
     layout = ReactLayout(tmp)
     for stream, key in (
         ("audio", "audio"),
@@ -72,7 +84,8 @@ def clip_features(
 ) -> dict[str, torch.Tensor]:
     """(T, d) float tensors of ``streams`` for one clip, by the `features` stage's extractors."""
     out: dict[str, np.ndarray] = {}
-    for ex in build_extractors(params.features, streams, params.format.frames, params.format.fps):
+    fmt = get_format(params.data.format)
+    for ex in build_extractors(params.features, streams, fmt.frames, fmt.fps):
         wanted = [s for s in ex.streams if s in streams]
         if wanted:
             out.update(ex.extract(layout, split, rel, wanted))
@@ -93,21 +106,12 @@ def load_model(model: str):
 
 
 def write_reactions(out: Path, face: torch.Tensor, emotion: torch.Tensor) -> list[Path]:
-    """``reaction_<i>.csv`` (header + 25 columns) and ``reaction_<i>_3dmm.npy`` (T, 58) each."""
-    from reactdiff.data.synthetic.drop import EMOTION_FMT
-
+    """``reaction_<i>.csv`` (an Emotion CSV) and ``reaction_<i>_3dmm.npy`` (T, 58) each."""
     paths = []
     for i, (f, e) in enumerate(zip(face.numpy(), emotion.numpy(), strict=True)):
         csv = out / f"reaction_{i:02d}.csv"
         with atomic_path(csv) as tmp:
-            np.savetxt(
-                tmp,
-                e,
-                fmt=EMOTION_FMT,
-                delimiter=",",
-                header=",".join(EMOTION_COLUMNS),
-                comments="",
-            )
+            write_emotion(tmp, e)
         save_npy(out / f"reaction_{i:02d}_3dmm.npy", f.astype(np.float32))
         paths += [csv, out / f"reaction_{i:02d}_3dmm.npy"]
     return paths
@@ -123,10 +127,10 @@ def plot_reactions(path: Path, emotion: torch.Tensor, speaker: np.ndarray | None
     e = emotion.numpy()
     t = np.arange(e.shape[1]) / fps
     panels = [
-        ("valence", lambda x: x[..., 15]),
-        ("arousal", lambda x: x[..., 16]),
-        ("active AUs (of 15)", lambda x: x[..., :15].sum(-1)),
-        ("dominant expression", lambda x: x[..., 17:].argmax(-1)),
+        ("valence", lambda x: x[..., VA_SLICE.start]),
+        ("arousal", lambda x: x[..., VA_SLICE.start + 1]),
+        (f"active AUs (of {AU_SLICE.stop})", lambda x: x[..., AU_SLICE].sum(-1)),
+        ("dominant expression", lambda x: x[..., EXPR_SLICE].argmax(-1)),
     ]
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 8), sharex=True)
     for ax, (title, get) in zip(axes, panels, strict=True):
@@ -135,7 +139,7 @@ def plot_reactions(path: Path, emotion: torch.Tensor, speaker: np.ndarray | None
         if speaker is not None:
             ax.plot(t, get(speaker[: e.shape[1]]), color="black", lw=1.5, label="speaker")
         ax.set_ylabel(title, fontsize=9)
-    axes[3].set_yticks(range(len(EXPRESSIONS)), EXPRESSIONS, fontsize=7)
+    axes[3].set_yticks(range(len(EXPRESSION_COLUMNS)), EXPRESSION_COLUMNS, fontsize=7)
     axes[-1].set_xlabel("seconds")
     axes[0].legend(loc="upper right", fontsize=7, ncol=4)
     who = "speaker (black) and " if speaker is not None else ""
@@ -146,31 +150,52 @@ def plot_reactions(path: Path, emotion: torch.Tensor, speaker: np.ndarray | None
     plt.close(fig)
 
 
-def generate_for_clip(
-    params: Params,
-    model: str,
-    out: Path,
-    files: SpeakerFiles | None = None,
-    clip: tuple[Path, str, str] | None = None,
-    samples: int = 10,
-    online: bool = False,
-    seed: int | None = None,
-) -> list[Path]:
-    """Generate for given speaker files, or for ``clip`` = (root, split, rel) of a drop."""
-    rd = load_model(model)
+@dataclass(frozen=True)
+class Options(StageOptions):
+    out: Path = Path("reactions")  # folder for the reactions (created; files replaced)
+    files: SpeakerFiles = SpeakerFiles()  # the speaker's own files, or
+    clip: tuple[Path, str, str] | None = None  # (root, split, rel) of a clip of a drop
+    samples: int = 10
+    online: bool = False
+    seed: int | None = None
+    model: str | None = None  # a model file or models:/<name>@<alias> [train_ddim.model_out]
+
+
+def run(params: Params, options: Options) -> StageResult:
+    """Generate for the speaker files, or for a clip of a drop; write CSVs, .npy and a plot."""
+    if options.clip is None and options.files.audio is None:
+        raise ConfigError(
+            "give the speaker's files (--speaker-audio ...) or --clip REL [--root DIR]"
+        )
+    rd = load_model(options.model or str(params.train_ddim.model_out))
     streams = list(rd.streams)
+    fmt = get_format(params.data.format)
     with tempfile.TemporaryDirectory(prefix="reactdiff-generate-") as tmp:
-        if clip is not None:
-            layout, split, rel = ReactLayout(Path(clip[0])), clip[1], clip[2]
+        if options.clip is not None:
+            root, split, rel = options.clip
+            layout = ReactLayout(Path(root))
         else:
-            layout, split, rel = stage_clip(files, streams, Path(tmp)), STAGED_SPLIT, STAGED_REL
+            layout, split, rel = (
+                stage_clip(options.files, streams, Path(tmp)),
+                STAGED_SPLIT,
+                STAGED_REL,
+            )
         features = clip_features(params, layout, split, rel, streams)
         emotion_file = layout.clip_path(split, rel, "emotion")
-        speaker = (
-            read_emotion(emotion_file, params.format.frames) if emotion_file.exists() else None
+        speaker = read_emotion(emotion_file, fmt.frames) if emotion_file.exists() else None
+        face, emotion = rd.generate(
+            features,
+            options.samples,
+            online=options.online,
+            seed=options.seed,
+            **params.sampling.model_dump(),
         )
-        face, emotion = rd.generate(features, samples, online=online, seed=seed)
+    out = options.out
     out.mkdir(parents=True, exist_ok=True)
     written = write_reactions(out, face.cpu(), emotion.cpu())
-    plot_reactions(out / "reactions.png", emotion.cpu(), speaker, params.format.fps)
-    return [*written, out / "reactions.png"]
+    plot_reactions(out / "reactions.png", emotion.cpu(), speaker, fmt.fps)
+    return StageResult(
+        summary=f"wrote {len(written) + 1} files to {out}: reaction_XX.csv, "
+        "reaction_XX_3dmm.npy, reactions.png",
+        run_params={"samples": options.samples, "online": options.online, "seed": options.seed},
+    )

@@ -1,8 +1,9 @@
-"""Stage 2, `train_ddim`: the conditional latent DDIM, with the MMT frozen (paper 3.4).
+"""Stage 2: the conditional latent DDIM, with the MMT frozen (paper 3.4).
 
 Listener latents of the frozen encoder, standardised with train-split statistics and cut into
 windows, are the diffusion target x0; the speaker's latent windows (same encoder, same
-standardisation) are the condition. Latents are computed once, before training.
+standardisation) are the condition. Latents are computed once, before training. The datasets
+of feature streams come from the caller (the `train_ddim` stage).
 """
 
 from __future__ import annotations
@@ -15,21 +16,52 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from reactdiff.atomic import write_json
-from reactdiff.config import Params
-from reactdiff.diffusion.factory import make_latent_diffusion, make_sampling
-from reactdiff.diffusion.transform import LatentTransform
+from reactdiff.config import DDIMParams, ModelScale, Params
+from reactdiff.data.format import AU_SLICE, EXPR_SLICE, VA_SLICE
+from reactdiff.diffusion.schedule import DDIMScheduler, SchedulerConfig
 from reactdiff.diffusion.windows import to_windows
+from reactdiff.models.denoiser import DenoiserConfig, LatentDiffusion
 from reactdiff.models.mmt import MMT
+from reactdiff.models.postprocess import EmotionLayout
 from reactdiff.models.reactdiff import ReactDiff
-from reactdiff.training.common import (
-    feature_datasets,
-    loop_config,
-    loss_summary,
-    write_loss_csv,
-)
+from reactdiff.models.standardize import LatentTransform, Standardizer
+from reactdiff.training.common import loop_config, loss_summary, write_loss_csv
 from reactdiff.training.distributed import cleanup_distributed, init_distributed
 from reactdiff.training.loop import Trainer, to_device
-from reactdiff.training.mmt_stage import load_mmt
+
+EMOTION_LAYOUT = EmotionLayout.from_slices(AU_SLICE, VA_SLICE, EXPR_SLICE)
+
+
+def scheduler_config(ddim: DDIMParams) -> SchedulerConfig:
+    """The scheduler that the ``ddim`` params group describes."""
+    return SchedulerConfig(
+        num_train_timesteps=ddim.num_train_timesteps,
+        beta_schedule=ddim.beta_schedule,
+        prediction_type=ddim.prediction_type,
+        clip_sample=ddim.clip_sample,
+    )
+
+
+def denoiser_config(ddim: DDIMParams, mmt: ModelScale) -> DenoiserConfig:
+    """The U-Net sizes of ``ddim.sizes`` over the MMT's latent windows (``mmt`` = mmt.sizes)."""
+    s = ddim.sizes
+    return DenoiserConfig(
+        window_size=mmt.window_size,
+        latent_dim=mmt.latent_dim,
+        cond_dim=s.cond_dim,
+        base_width=s.base_width,
+        width_mults=tuple(s.width_mults),
+        blocks_per_level=s.blocks_per_level,
+        time_dim=s.time_dim,
+        groups=s.groups,
+        dropout=s.dropout,
+        cfg_dropout=ddim.cfg_dropout,
+    )
+
+
+def make_latent_diffusion(ddim: DDIMParams, mmt: ModelScale) -> LatentDiffusion:
+    """A freshly initialised model (load a checkpoint's ``state_dict`` into it to restore one)."""
+    return LatentDiffusion(denoiser_config(ddim, mmt), DDIMScheduler(scheduler_config(ddim)))
 
 
 class LatentWindows(Dataset):
@@ -71,19 +103,25 @@ def _windows(
     return LatentWindows(to_windows(latent(lis), w), to_windows(latent(spk), w))
 
 
-def run_train_ddim(
+def train_ddim(
     params: Params,
+    mmt: MMT,
+    std3: Standardizer,
+    train: Dataset,
+    val: Dataset,
     resume: bool = False,
     progress: bool = True,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, Any] | None:
-    """Train; rank 0 writes the whole model (models/reactdiff.pt), metrics and plots."""
+    """Train; rank 0 writes the whole model (``train_ddim.model_out``), metrics and plots.
+
+    ``mmt`` and ``std3`` are the trained stage-1 model and its 3DMM standardiser
+    (``load_mmt``); ``train``/``val`` hold the MMT's streams for speaker and listener.
+    """
     d, t = params.ddim, params.train_ddim
     info = init_distributed(t.device)
     try:
-        mmt, std3 = load_mmt(params.train_mmt.model_out)
         mmt = mmt.to(info.device).eval().requires_grad_(False)
-        train, val = feature_datasets(params, mmt.streams)
         lis_tr, spk_tr = encode_split(mmt, train, t.batch_size, info.device)
         lis_va, spk_va = encode_split(mmt, val, t.batch_size, info.device)
         latent = LatentTransform.fit(lis_tr)
@@ -104,13 +142,7 @@ def run_train_ddim(
         history = trainer.fit(resume=resume)
         if not info.is_main:
             return None
-        full = ReactDiff(
-            mmt.cpu(),
-            std3,
-            latent,
-            trainer.ema.module.cpu(),
-            make_sampling(d),
-        )
+        full = ReactDiff(mmt.cpu(), std3, latent, trainer.ema.module.cpu(), EMOTION_LAYOUT)
         full.save(t.model_out, history=history)
         write_loss_csv(history, t.plots_dir)
         metrics = {

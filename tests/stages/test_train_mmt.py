@@ -7,7 +7,8 @@ import torch
 from typer.testing import CliRunner
 
 from reactdiff.features.dataset import PairFeatureDataset
-from reactdiff.training.mmt_stage import load_mmt, run_train_mmt
+from reactdiff.stages import train_mmt
+from reactdiff.training.mmt import load_mmt
 from tests.helpers.params import params_with
 
 
@@ -29,10 +30,13 @@ def params(tiny_store_master, tiny_drop_master, tmp_path):
 
 
 def test_train_mmt_writes_model_metrics_and_plots(params, tmp_path):
-    summary = run_train_mmt(params, progress=False)
+    result = train_mmt.run(params, train_mmt.Options(progress=False))
     metrics = json.loads((tmp_path / "mmt.json").read_text())
+    summary = result.metrics
     assert metrics["epochs"] == 3 and metrics["val_loss"] < metrics["val_loss_first_epoch"]
     assert summary["val_emotion_ccc"] == metrics["val_emotion_ccc"]
+    assert len(result.documents["val_emotion_ccc_per_dim.json"]) == 25
+    assert result.model.registered_name == "reactdiff-mmt"
     lines = (tmp_path / "plots" / "loss.csv").read_text().splitlines()
     assert lines[0] == "epoch,train_loss,val_loss" and len(lines) == 4
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from reactdiff.diffusion.transform import LatentTransform
+from reactdiff.models.standardize import LatentTransform
 
 
 def _latents(seed: int = 0) -> torch.Tensor:

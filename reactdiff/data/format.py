@@ -1,0 +1,120 @@
+"""The REACT data format's facts, in one place: what a frame holds, how fast frames come, how
+long a clip is, and how an Emotion CSV is read and written.
+
+Every other module takes these from here (models receive them as constructor arguments, since
+``models/`` does not import ``data/``), so a format with another frame rate or clip length is a
+new ``ReactFormat``, not an edit across the code base.
+
+Per frame a listener (or speaker) has 58 3DMM coefficients (52 expression, 3 rotation,
+3 translation) and a 25-d emotion vector: 15 binary facial action units, valence and arousal in
+[-1, 1], and 8 facial-expression probabilities that sum to 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from reactdiff.errors import ConfigError, DataFileError
+
+AU_COLUMNS: tuple[str, ...] = (
+    "AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12",
+    "AU14", "AU15", "AU17", "AU23", "AU24", "AU25", "AU26",
+)  # fmt: skip
+VA_COLUMNS: tuple[str, ...] = ("Valence", "Arousal")
+EXPRESSION_COLUMNS: tuple[str, ...] = (
+    "Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger", "Contempt",
+)  # fmt: skip
+EMOTION_COLUMNS: tuple[str, ...] = (*AU_COLUMNS, *VA_COLUMNS, *EXPRESSION_COLUMNS)
+EMOTION_DIM = len(EMOTION_COLUMNS)  # 25
+AU_SLICE = slice(0, len(AU_COLUMNS))  # binary 0/1
+VA_SLICE = slice(AU_SLICE.stop, AU_SLICE.stop + len(VA_COLUMNS))  # in [-1, 1]
+EXPR_SLICE = slice(VA_SLICE.stop, EMOTION_DIM)  # probabilities summing to 1
+
+FACE_3DMM_DIM = 58  # 52 expression + 3 rotation + 3 translation coefficients
+FACE_EXPRESSION_DIM = 52
+
+# How an Emotion CSV's values are written: AUs as integers, VA and probabilities as decimals.
+EMOTION_FMT = (
+    ["%d"] * len(AU_COLUMNS) + ["%.5f"] * len(VA_COLUMNS) + ["%.6f"] * len(EXPRESSION_COLUMNS)
+)
+
+
+@dataclass(frozen=True)
+class ReactFormat:
+    """Timing of a REACT data release."""
+
+    name: str
+    fps: int  # video frames per second; every per-frame stream is aligned to it
+    clip_frames: int  # frames stored per clip
+    frames: int  # frames per clip used for training and evaluation
+    audio_rate: int  # sample rate of the release's wav files
+    min_audio_seconds: float  # a clip's audio is at least this long
+
+
+# REACT 2024 (NoXI + RECOLA): 30 s clips at 25 fps, stored with one extra frame (751); the
+# challenge trains and evaluates on the first 750. Audio is 44.1 kHz.
+REACT2024 = ReactFormat(
+    name="react2024", fps=25, clip_frames=751, frames=750, audio_rate=44100, min_audio_seconds=30.0
+)
+FORMATS: dict[str, ReactFormat] = {f.name: f for f in (REACT2024,)}
+
+
+def get_format(name: str) -> ReactFormat:
+    """The format called ``name`` (``data.format`` in params.yaml)."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ConfigError(
+            f"data.format: unknown format {name!r}; known: {sorted(FORMATS)}"
+        ) from None
+
+
+def read_emotion_table(path: Path) -> pd.DataFrame:
+    """The raw emotion CSV as a DataFrame, whatever its columns (validation inspects them)."""
+    if not path.is_file():
+        raise DataFileError(path, "emotion CSV not found")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataFileError(path, f"not a readable CSV: {err}") from None
+
+
+def check_emotion_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Exactly 25 numeric columns, renamed to the canonical names."""
+    if df.shape[1] != EMOTION_DIM:
+        raise DataFileError(path, f"expected {EMOTION_DIM} columns, found {df.shape[1]}")
+    bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if bad:
+        raise DataFileError(path, f"non-numeric values in column(s) {bad}")
+    return df.set_axis(list(EMOTION_COLUMNS), axis=1)
+
+
+def read_emotion(path: Path, frames: int) -> np.ndarray:
+    """The first ``frames`` rows as float32 (frames, 25); NaN or a short file is an error."""
+    values = check_emotion_columns(read_emotion_table(path), path).to_numpy(dtype=np.float32)
+    if len(values) < frames:
+        raise DataFileError(path, f"has {len(values)} rows, need at least {frames}")
+    values = values[:frames]
+    if not np.isfinite(values).all():
+        row = int(np.argwhere(~np.isfinite(values))[0, 0]) + 2  # +1 header, +1 one-based
+        raise DataFileError(path, f"non-finite value on line {row}")
+    return values
+
+
+def write_emotion(target: Path | IO[str], values: np.ndarray) -> None:
+    """An Emotion CSV: the header line, then one row of 25 values per frame."""
+    if values.ndim != 2 or values.shape[1] != EMOTION_DIM:
+        raise ValueError(f"emotion must be (T, {EMOTION_DIM}), got {values.shape}")
+    np.savetxt(
+        target,
+        values,
+        fmt=EMOTION_FMT,
+        delimiter=",",
+        header=",".join(EMOTION_COLUMNS),
+        comments="",
+    )

@@ -1,0 +1,62 @@
+"""The evaluate stage on the tiny synthetic drop: outputs, and the baselines' sanity."""
+
+import json
+
+import pytest
+
+from reactdiff.errors import ConfigError
+from reactdiff.stages import evaluate
+from reactdiff.stages.split import write_splits
+from tests.helpers.params import params_with
+
+
+@pytest.fixture(scope="module")
+def evaluated(tiny_drop_master, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("eval")
+    params = params_with(
+        {
+            "data": {"source": str(tiny_drop_master)},
+            "split": {"out": str(tmp / "splits")},
+            "evaluate": {
+                "methods": ["GT", "B_Random", "B_Mime", "B_MeanSeq", "B_MeanFr"],
+                "metrics_file": str(tmp / "eval.json"),
+                "report_file": str(tmp / "eval.md"),
+                "plot_file": str(tmp / "eval.png"),
+            },
+        }
+    )
+    write_splits(tiny_drop_master, params.split.out)
+    result = evaluate.run(params, evaluate.Options(progress=False))
+    return tmp, json.loads((tmp / "eval.json").read_text()), result
+
+
+def test_evaluate_outputs(evaluated):
+    tmp, results, result = evaluated
+    assert result.metrics["GT/FRDist"] == results["GT"]["FRDist"]
+    assert list(results) == ["GT", "B_Random", "B_Mime", "B_MeanSeq", "B_MeanFr"]
+    keys = {"FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn", "FRSyn_all", "FRRea_emotion"}
+    assert all(set(row) == keys for row in results.values())
+    md = (tmp / "eval.md").read_text()
+    assert "| B_MeanFr |" in md and "FRRea (emotion-space FD)" in md
+    assert (tmp / "eval.png").read_bytes()[:4] == b"\x89PNG"
+    assert "4 test samples" in result.summary and result.report == md
+    assert result.champion is None  # no ReactDiff row
+
+
+def test_sanity_on_synthetic_drop(evaluated):
+    _, r, _ = evaluated
+    others = [m for m in r if m != "GT"]
+    assert all(r["GT"]["FRCorr"] > r[m]["FRCorr"] for m in others)
+    assert all(r["GT"]["FRDist"] < r[m]["FRDist"] for m in others)
+    assert r["B_Random"]["FRDiv"] == pytest.approx(1 / 6, rel=0.02)
+    assert abs(r["B_Random"]["FRCorr"]) < 0.5
+    assert r["B_MeanFr"]["FRSyn"] == 49
+    assert r["GT"]["FRDiv"] == 0 and r["B_Mime"]["FRDiv"] == 0
+
+
+def test_unknown_method_is_a_config_error(tiny_drop_master):
+    params = params_with(
+        {"data": {"source": str(tiny_drop_master)}, "evaluate": {"methods": ["GT", "ReactDif"]}}
+    )
+    with pytest.raises(ConfigError, match=r"evaluate\.methods: unknown method\(s\) \['ReactDif'\]"):
+        evaluate.run(params, evaluate.Options(progress=False))
