@@ -152,7 +152,8 @@ def stage_run(
             _log_result(result)
             result.raise_failure()
         except BaseException as err:
-            mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
+            lines = [f"{type(err).__name__}: {err}", *getattr(err, "failures", [])]
+            mlflow.set_tag("error", "\n".join(lines)[:5000])
             raise
     return result
 

@@ -84,3 +84,20 @@ def test_bad_drop_stops_the_pipeline_before_split(repo_copy, tiny_drop_novideo):
     assert "Running stage 'split'" not in result.stdout
     assert (work / "data/raw/source.json").is_file()  # the real drop is fingerprinted, not copied
     assert not (work / "data/splits").exists()
+
+
+@pytest.mark.slow
+def test_two_clones_make_the_same_feature_store(tmp_path):
+    """Two copies of the repo at different paths, run at different times, get the same DVC
+    hashes of the drop and of the feature store: a DVC cache made on one machine serves the
+    other, with no retraining."""
+    hashes = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        work, env = repo_copy_env(tmp_path / name)
+        tiny_params(work / "params.yaml")
+        done = run(["dvc", "repro", "features"], work, env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        lock = yaml.safe_load((work / "dvc.lock").read_text())["stages"]
+        hashes.append({s: lock[s]["outs"][0]["md5"] for s in ("data", "split", "features")})
+    assert hashes[0] == hashes[1]

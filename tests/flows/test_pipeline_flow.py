@@ -84,4 +84,5 @@ def test_failed_validation_fails_the_flow_and_the_parent_run(
     assert parent.data.params["data.source"] == str(tiny_drop_novideo)
     assert set(children) == {"data", "validate"}  # and validate ran once: it was not retried
     assert children["validate"].info.status == "FAILED"
-    assert "ValidationFailed" in children["validate"].data.tags["error"]
+    error = children["validate"].data.tags["error"]
+    assert error.startswith("DataQualityError: validate:") and f"FAIL {emotion}" in error
