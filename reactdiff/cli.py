@@ -263,6 +263,11 @@ def generate(
     from reactdiff.stages import generate as stage
 
     params = load_params(params_file)
+    registered = model is not None and model.startswith("models:/")
+    if registered:
+        from reactdiff.tracking import load_registered_model
+
+        loaded = load_registered_model(model, params)
     options = stage.Options(
         out=out,
         files=stage.SpeakerFiles(speaker_audio, speaker_video, speaker_emotion, speaker_3dmm),
@@ -270,7 +275,8 @@ def generate(
         samples=samples,
         online=online,
         seed=seed,
-        model=model,
+        model=None if registered or model is None else Path(model),
+        loaded=loaded if registered else None,
     )
     _print(stage.run(params, options))
 

@@ -190,6 +190,17 @@ def log_registered_model(
     return version
 
 
+def load_registered_model(uri: str, params: Params):
+    """The model a ``models:/<name>@<alias>`` (or ``/<version>``) URI names, in eval mode."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(params))
+    try:
+        return mlflow.pytorch.load_model(uri).eval()
+    except mlflow.exceptions.MlflowException as err:
+        raise UserError(f"{uri}: {err.message}") from None
+
+
 def file_sha256(path: Path | str) -> str:
     import hashlib
 

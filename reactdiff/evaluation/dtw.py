@@ -75,11 +75,16 @@ from numba.core import types as nb_types
 from numba.core.compiler import Compiler
 from numba.extending import intrinsic
 
+from reactdiff.data.format import AU_SLICE, EMOTION_DIM, EXPR_SLICE, VA_SLICE
+
+N_DIMS = EMOTION_DIM
+# group boundaries (AUs | valence, arousal | expressions): numba freezes these module globals
+# into the kernels as literals when it compiles them
+_G0, _G1 = AU_SLICE.stop, VA_SLICE.stop
+# the official weights: the AU and expression distances are means, the VA distance a sum
+_W0, _W1, _W2 = 1 / (_G0 - AU_SLICE.start), 1.0, 1 / (EXPR_SLICE.stop - EXPR_SLICE.start)
 #: (first dim, end dim, weight) of the three FRDist dimension groups.
-GROUPS: tuple[tuple[int, int, float], ...] = ((0, 15, 1 / 15), (15, 17, 1.0), (17, 25, 1 / 8))
-N_DIMS = 25
-_G0, _G1 = 15, 17  # group boundaries, as literals for the kernels
-_W0, _W1, _W2 = 1 / 15, 1.0, 1 / 8
+GROUPS: tuple[tuple[int, int, float], ...] = ((0, _G0, _W0), (_G0, _G1, _W1), (_G1, N_DIMS, _W2))
 _CHECK_EVERY = 50  # anti-diagonals between two abandon checks (each scans two diagonals)
 _NO_MASK = np.empty(0, dtype=np.int32)  # empty AU mask: AUs not 0/1, generic local cost
 _LANE_BLOCK = 8  # screen lanes are padded to a multiple of this (one 256-bit float32 vector)

@@ -31,6 +31,7 @@ from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.facial import TORCHSCRIPT_STREAMS
 from reactdiff.features.store import TARGET_STREAMS
 from reactdiff.features.streams import build_extractors
+from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.stages.result import StageOptions, StageResult
 
 NAME = "generate"
@@ -92,14 +93,8 @@ def clip_features(
     return {s: torch.from_numpy(np.asarray(out[s], dtype=np.float32)) for s in streams}
 
 
-def load_model(model: str):
-    """A ReactDiff from a file, or from the MLflow registry (``models:/reactdiff@champion``)."""
-    from reactdiff.models.reactdiff import ReactDiff
-
-    if model.startswith("models:/"):
-        import mlflow
-
-        return mlflow.pytorch.load_model(model).eval()
+def load_model(model: str | Path) -> ReactDiff:
+    """A ReactDiff from its file (a registered one comes through ``Options.loaded``)."""
     if not Path(model).is_file():
         raise DataFileError(model, "model not found (train it with `dvc repro train_ddim`)")
     return ReactDiff.load(model)
@@ -158,7 +153,8 @@ class Options(StageOptions):
     samples: int = 10
     online: bool = False
     seed: int | None = None
-    model: str | None = None  # a model file or models:/<name>@<alias> [train_ddim.model_out]
+    model: Path | None = None  # the model file [train_ddim.model_out]
+    loaded: ReactDiff | None = None  # or a model already loaded (from the MLflow registry)
 
 
 def run(params: Params, options: Options) -> StageResult:
@@ -167,7 +163,7 @@ def run(params: Params, options: Options) -> StageResult:
         raise ConfigError(
             "give the speaker's files (--speaker-audio ...) or --clip REL [--root DIR]"
         )
-    rd = load_model(options.model or str(params.train_ddim.model_out))
+    rd = options.loaded or load_model(options.model or params.train_ddim.model_out)
     streams = list(rd.streams)
     fmt = get_format(params.data.format)
     with tempfile.TemporaryDirectory(prefix="reactdiff-generate-") as tmp:

@@ -1,5 +1,7 @@
 """`reactdiff generate`: from a drop's clip or from loose speaker files, to REACT-format files."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,3 +94,27 @@ def test_missing_model_is_a_clear_error(setup, tmp_path):
         ],
     )
     assert result.exit_code == 2 and "nope.pt: model not found" in result.output
+
+
+def test_generate_with_a_registered_model(setup, tiny_drop_master, tmp_path, mlflow_store):
+    """`--model models:/reactdiff/1` loads through the MLflow registry; an unknown one exits 2."""
+    import mlflow
+
+    from reactdiff.models.reactdiff import ReactDiff
+    from reactdiff.tracking import log_registered_model
+
+    params, model, rel = setup
+    mlflow.set_tracking_uri(mlflow_store)
+    with mlflow.start_run():
+        log_registered_model(ReactDiff.load(model), "reactdiff", "reactdiff", Path(model), [])
+    common = ["--clip", rel, "--root", str(tiny_drop_master), "--samples", "2", "--params", params]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["generate", *common, "--out", str(out), "--model", "models:/reactdiff/1"]
+    )
+    assert result.exit_code == 0, result.output
+    _check_outputs(out, 2)
+    unknown = CliRunner().invoke(
+        app, ["generate", *common, "--out", str(out), "--model", "models:/reactdiff/7"]
+    )
+    assert unknown.exit_code == 2 and "error: models:/reactdiff/7:" in unknown.output
