@@ -105,6 +105,7 @@ def test_generate_with_a_registered_model(setup, tiny_drop_master, tmp_path, mlf
 
     params, model, rel = setup
     mlflow.set_tracking_uri(mlflow_store)
+    mlflow.set_experiment("generate-test")  # not an earlier test's experiment id (cached)
     with mlflow.start_run():
         log_registered_model(ReactDiff.load(model), "reactdiff", "reactdiff", Path(model), [])
     common = ["--clip", rel, "--root", str(tiny_drop_master), "--samples", "2", "--params", params]
