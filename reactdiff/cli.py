@@ -264,6 +264,7 @@ def generate(
 
     params = load_params(params_file)
     registered = model is not None and model.startswith("models:/")
+    loaded = None
     if registered:
         from reactdiff.tracking import load_registered_model
 
@@ -276,7 +277,7 @@ def generate(
         online=online,
         seed=seed,
         model=None if registered or model is None else Path(model),
-        loaded=loaded if registered else None,
+        loaded=loaded,
     )
     _print(stage.run(params, options))
 
