@@ -43,7 +43,8 @@ class InputError(UserError, ValueError):
 
 
 class DataQualityError(Exception):
-    """The data broke expectations; ``failures`` are the lines to show, ``report`` the details."""
+    """The data broke expectations; ``failures`` are the lines to show (the message names the
+    report with the details), ``warnings`` lines to show before them."""
 
     exit_code = 1
 
@@ -51,10 +52,8 @@ class DataQualityError(Exception):
         self,
         message: str,
         failures: list[str],
-        report_path: Path | None = None,
         warnings: list[str] | None = None,
     ) -> None:
         self.failures = failures
-        self.report_path = report_path
         self.warnings = warnings or []
         super().__init__(message)

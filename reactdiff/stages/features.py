@@ -56,7 +56,7 @@ def run(params: Params, options: Options) -> StageResult:
         shown = params.validation.max_failures_shown
         lines = [f"FAIL {line}" for line in report.failures[:shown]]
         failure = DataQualityError(
-            f"the feature store failed validation, see {out / REPORT}", lines, out / REPORT
+            f"the feature store failed validation, see {out / REPORT}", lines
         )
     return StageResult(
         summary=(

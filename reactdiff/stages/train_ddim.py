@@ -12,6 +12,7 @@ from reactdiff.config import Params
 from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.stages.result import RegisteredModel, StageOptions, StageResult
 from reactdiff.stages.train_mmt import datasets
+from reactdiff.training.common import final_metrics
 from reactdiff.training.ddim import train_ddim
 from reactdiff.training.mmt import load_mmt
 
@@ -41,7 +42,7 @@ def run(params: Params, options: Options) -> StageResult:
             "seed": params.base.seed,
             "resume": options.resume,
         },
-        metrics={k: float(v) for k, v in summary.items() if k not in ("train_loss", "val_loss")},
+        metrics=final_metrics(summary),
         model=RegisteredModel(
             load=lambda: ReactDiff.load(t.model_out),
             artifact_path="reactdiff",

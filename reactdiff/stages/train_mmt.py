@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from reactdiff.config import Params
 from reactdiff.features.dataset import PairFeatureDataset
 from reactdiff.stages.result import RegisteredModel, StageOptions, StageResult
+from reactdiff.training.common import final_metrics
 from reactdiff.training.mmt import load_mmt, train_mmt
 
 NAME = "train_mmt"
@@ -52,8 +53,7 @@ def run(params: Params, options: Options) -> StageResult:
             "w_emotion": m.w_emotion,
             "resume": options.resume,
         },
-        # the losses went to the run epoch by epoch
-        metrics={k: float(v) for k, v in summary.items() if k not in ("train_loss", "val_loss")},
+        metrics=final_metrics(summary),
         documents={"val_emotion_ccc_per_dim.json": json.loads(per_dim)},
         model=RegisteredModel(
             load=lambda: load_mmt(t.model_out)[0],

@@ -55,9 +55,7 @@ def run(params: Params, options: Options) -> StageResult:
             lines.append(
                 f"... and {len(report.failures) - shown} more in {report_dir}/summary.json"
             )
-        failure = DataQualityError(
-            summary, lines, report_dir / "summary.json", warnings=report.warnings
-        )
+        failure = DataQualityError(summary, lines, warnings=report.warnings)
     return StageResult(
         summary=summary,
         run_params={"root": str(root), "splits": ",".join(options.splits)},

@@ -36,6 +36,12 @@ def loss_summary(history: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+def final_metrics(summary: dict[str, float]) -> dict[str, float]:
+    """What a training stage reports once at the end: its summary without the losses, which
+    went out epoch by epoch."""
+    return {k: float(v) for k, v in summary.items() if k not in ("train_loss", "val_loss")}
+
+
 def write_loss_csv(history: list[dict[str, float]], plots_dir: Path) -> None:
     """Per-epoch train/val loss for `dvc plots show`."""
     with atomic_path(Path(plots_dir) / "loss.csv") as tmp, tmp.open("w", newline="") as f:
