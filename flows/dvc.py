@@ -5,10 +5,12 @@ Kept free of Prefect so the retry policy and the command line can be tested on t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -140,8 +142,10 @@ def run_streaming(
 ) -> StageOutput:
     """Run ``cmd``, passing each stdout and stderr line to ``log`` as it comes.
 
-    Progress bars redraw a line with carriage returns; only the last redraw is kept. If this
-    thread is interrupted (a cancelled flow run), the process is terminated, not orphaned.
+    Progress bars redraw a line with carriage returns; only the last redraw is kept. The
+    process runs in its own session: if this thread is interrupted (Ctrl-C, SIGTERM, a
+    cancelled flow run), it gets a Ctrl-C of its own (so the stage marks its MLflow run
+    KILLED), then SIGKILL if it is still there after ``STOP_GRACE_S``; never orphaned.
     """
     lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
@@ -151,7 +155,12 @@ def run_streaming(
         lines.put((name, None))
 
     proc = subprocess.Popen(
-        cmd, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        cmd,
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     output = StageOutput(returncode=0)
     try:
@@ -168,6 +177,19 @@ def run_streaming(
         output.returncode = proc.wait()
     finally:
         if proc.poll() is None:
-            proc.terminate()
-            proc.wait()
+            _stop(proc)
     return output
+
+
+STOP_GRACE_S = 15.0  # for an interrupted stage to close its MLflow run and temp files
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGINT the process group of ``proc``, then SIGKILL it after ``STOP_GRACE_S``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

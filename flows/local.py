@@ -16,11 +16,13 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 STATE_DIR = Path(".prefect-local")
@@ -138,6 +140,42 @@ def _stop_group(pid: int, grace_s: float = 15.0) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def temporary_server(state: Path = STATE_DIR) -> Iterator[str]:
+    """A Prefect server for one command (no UI), on a free port; yields its API URL.
+
+    It replaces Prefect's own temporary server, which shares the terminal's process group:
+    Ctrl-C killed that server at once, and the interrupted flow then spent minutes retrying
+    to report its end to it. This one runs in its own session, so a Ctrl-C reaches only the
+    flow and its stage; the flow records how it ended, and the server is stopped last. It
+    uses the default Prefect database (~/.prefect), as the ephemeral mode does.
+    """
+    state.mkdir(parents=True, exist_ok=True)
+    port, log = _free_port(), state / "pipeline-server.log"
+    env = stack_env(port, state)
+    env.pop("PREFECT_HOME")  # the user's Prefect home: the flow runs stay in its history
+    env["PREFECT_UI_ENABLED"] = "false"
+    with open(log, "ab") as out:
+        server = subprocess.Popen(
+            ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        _wait_healthy(api_url(port), server, log)
+        yield api_url(port)
+    finally:
+        _stop_group(server.pid, grace_s=10.0)
 
 
 def main(argv: list[str] | None = None) -> int:

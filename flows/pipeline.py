@@ -14,9 +14,11 @@ needs no server (Prefect's ephemeral mode); prefect.yaml deploys the same flow t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
+import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import State
 
 from flows.dvc import (
@@ -35,8 +38,15 @@ from flows.dvc import (
     select_stages,
     stage_env,
 )
+from flows.local import temporary_server
 from reactdiff.config import PARAMS_FILE, load_params
-from reactdiff.tracking import git_commit, tracking_uri
+from reactdiff.tracking import (
+    close_stale_runs,
+    end_status,
+    git_commit,
+    process_tags,
+    tracking_uri,
+)
 
 STAGE_RETRIES = 2
 
@@ -100,10 +110,12 @@ class ParentRun:
         experiment_id = (
             experiment.experiment_id if experiment else self.client.create_experiment(name)
         )
+        close_stale_runs(self.client, experiment_id)  # of pipelines killed outright
         tags = {
             "stage": "pipeline",
             "stages": ",".join(stages),
             "git_commit": git_commit(),
+            **process_tags(),
             "prefect.flow_run_id": str(flow_run.id),
             "prefect.flow_run_name": str(flow_run.name),
         }
@@ -122,7 +134,7 @@ class ParentRun:
         """FAILED with the error as a tag; KILLED when the run was interrupted (cancelled)."""
         self.stage_done(stage, "failed")
         self.client.set_tag(self.id, "error", f"{type(error).__name__}: {error}"[:5000])
-        self.client.set_terminated(self.id, "FAILED" if isinstance(error, Exception) else "KILLED")
+        self.client.set_terminated(self.id, end_status(error))
 
 
 def _merge_overrides(
@@ -199,6 +211,24 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[None]:
+    """The Prefect API the flow reports to: PREFECT_API_URL when set (a server of the user's),
+    else a temporary server of this command's own (``flows.local.temporary_server``)."""
+    if PREFECT_API_URL.value():
+        yield
+        return
+    with temporary_server() as url, temporary_settings({PREFECT_API_URL: url}):
+        yield
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m flows.pipeline",
@@ -215,16 +245,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data-source", metavar="PATH", help="set data.source (a REACT root)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as Ctrl-C does
     try:  # before Prefect starts its temporary server (10 s) only to find a typo
         select_stages(pipeline_stages(Path.cwd()), args.stages)
     except (OSError, ValueError) as err:
         parser.error(str(err))
     try:
-        statuses = pipeline(
-            stages=args.stages,
-            overrides=dict(args.overrides or []),
-            data_source=args.data_source,
-        )
+        with prefect_api():
+            statuses = pipeline(
+                stages=args.stages,
+                overrides=dict(args.overrides or []),
+                data_source=args.data_source,
+            )
+    except KeyboardInterrupt:
+        print("interrupted: the running stage was stopped, its runs marked KILLED", file=sys.stderr)
+        return INTERRUPTED
     except StageFailed as failed:
         print(f"error: {failed}", file=sys.stderr)
         return 1

@@ -2,6 +2,14 @@
 
 Everything is written to a temporary sibling and renamed into place (``os.replace`` is atomic
 on POSIX within one file system), so readers and DVC see either the old file or the new one.
+
+A temporary sibling is named after its output and the process writing it
+(``.<name>.<pid>@<host>.<random>.tmp``), so the next write of the same output removes what a
+killed process left behind, and nothing of a process still running.
+
+A folder output (``atomic_dir``) replaces the folder whole, so it carries a marker file naming
+the command that wrote it; an existing non-empty folder without that marker is the user's, and
+is refused rather than replaced.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +26,15 @@ from typing import Any
 
 import numpy as np
 
+from reactdiff.errors import UserError
+from reactdiff.processes import pid_alive, this_host
+
+OUTPUT_MARKER = ".reactdiff-output"  # in every folder atomic_dir writes: the command's name
+
+
+class OutputFolderError(UserError):
+    """The folder an output would replace holds something else (the user's files)."""
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -24,12 +42,41 @@ def _umask() -> int:
     return mask
 
 
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete the temporary siblings of ``path`` left by dead processes of this host; returns
+    them. A sibling without an owner in its name comes from an older version: also stale."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    owned = re.compile(rf"\.{re.escape(path.name)}\.(\d+)@([\w-]+)\.[^.]+\.tmp")
+    legacy = re.compile(rf"\.{re.escape(path.name)}\.(?:[^.@]+\.tmp|old-\d+)")
+    removed = []
+    for sibling in path.parent.iterdir():
+        m = owned.fullmatch(sibling.name)
+        if m is not None:
+            if m[2] != this_host() or pid_alive(int(m[1])):
+                continue
+        elif not legacy.fullmatch(sibling.name):
+            continue
+        if sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+        else:
+            sibling.unlink(missing_ok=True)
+        removed.append(sibling)
+    return removed
+
+
+def _prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}@{this_host()}."
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -40,18 +87,47 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
-@contextlib.contextmanager
-def atomic_dir(path: Path | str) -> Iterator[Path]:
-    """Yield an empty temporary directory that replaces ``path`` as a whole on success."""
+def check_replaceable(path: Path | str, owner: str) -> None:
+    """Raise OutputFolderError unless ``path`` is absent, an empty folder, or an earlier output
+    of ``owner`` (its marker says so)."""
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_dir() or path.is_symlink():
+        raise OutputFolderError(f"{path}: exists and is not a folder; {owner} writes a folder")
+    if not any(path.iterdir()):
+        return
+    marker = path / OUTPUT_MARKER
+    written_by = marker.read_text().strip() if marker.is_file() else None
+    if written_by == owner:
+        return
+    what = f"an output of {written_by!r}" if written_by else "not an earlier output"
+    raise OutputFolderError(
+        f"{path}: folder is not empty and is {what} of {owner!r}, which replaces its folder "
+        f"whole; give an empty or new folder (or delete this one yourself)"
+    )
+
+
+@contextlib.contextmanager
+def atomic_dir(path: Path | str, owner: str) -> Iterator[Path]:
+    """Yield an empty temporary directory that replaces ``path`` as a whole on success.
+
+    ``owner`` names the command that writes ``path`` (e.g. "reactdiff validate"); it is
+    recorded in the folder, and a non-empty folder recorded for another owner (or for none)
+    is refused before anything is written.
+    """
+    path = Path(path)
+    check_replaceable(path, owner)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    remove_stale_temps(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        (tmp / OUTPUT_MARKER).write_text(owner + "\n")
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
         old = None
         if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            old = path.with_name(f"{_prefix(path)}old.tmp")
             os.replace(path, old)
         os.replace(tmp, path)
         if old is not None:
@@ -67,7 +143,8 @@ def write_text(path: Path | str, text: str) -> None:
 
 
 def write_json(path: Path | str, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    """Strict JSON: a NaN or infinity is a ValueError here, never an invalid file."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
 def save_npy(path: Path | str, array: np.ndarray) -> None:

@@ -10,7 +10,9 @@ a bad file or input) prints one message naming it and exits 2; a data-quality fa
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -46,8 +48,18 @@ def handle_errors(fn):
             _say(err.failures)
             _say([f"error: {err}"], typer.colors.RED)
             raise typer.Exit(err.exit_code) from None
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see main): outputs are left as they were
+            _say(["interrupted"], typer.colors.RED)
+            raise typer.Exit(INTERRUPTED) from None
 
     return wrapper
+
+
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _print(result) -> None:
@@ -70,7 +82,13 @@ def _tracked(stage, params: Params, options) -> None:
 @app.command()
 @handle_errors
 def synth(
-    out: Annotated[Path, typer.Option(help="directory to write the drop into (replaced)")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="folder for the drop: created, or replaced whole if an earlier `synth` "
+            "output; any other non-empty folder is refused"
+        ),
+    ],
     sessions: Annotated[int, typer.Option(min=3, help="dyadic sessions")] = 24,
     clips_per_session: Annotated[int, typer.Option(min=1, help="30 s clips per session")] = 8,
     seed: Annotated[int, typer.Option(help="same seed, same bytes")] = 42,
@@ -95,7 +113,10 @@ def synth(
 @app.command()
 @handle_errors
 def data(params_file: ParamsOpt = PARAMS_FILE) -> None:
-    """Stage `data`: generate the synthetic drop or fingerprint the real root (data.source)."""
+    """Stage `data`: generate the synthetic drop or fingerprint the real root (data.source).
+
+    data.root is replaced whole; a non-empty data.root that is not an earlier output of this
+    stage is refused."""
     from reactdiff.stages import data as stage
 
     _tracked(stage, load_params(params_file), stage.Options())
@@ -111,7 +132,11 @@ def validate(
         list[str] | None, typer.Option(help="only these splits' clips (repeatable)")
     ] = None,
     report: Annotated[
-        Path | None, typer.Option(help="report directory [validate.report_dir]")
+        Path | None,
+        typer.Option(
+            help="report folder [validate.report_dir]: created, or replaced whole if an "
+            "earlier `validate` report; any other non-empty folder is refused"
+        ),
     ] = None,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
@@ -168,7 +193,9 @@ def _train(stage, resume: bool, params_file: Path) -> None:
 @app.command("train-mmt")
 @handle_errors
 def train_mmt(
-    resume: Annotated[bool, typer.Option(help="continue from train_mmt.checkpoint")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="continue from train_mmt.checkpoint (from scratch if none yet)")
+    ] = False,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
     """Stage `train_mmt`: the MMT auto-encoder (stage 1). Under torchrun, trains with DDP."""
@@ -180,7 +207,9 @@ def train_mmt(
 @app.command("train-ddim")
 @handle_errors
 def train_ddim(
-    resume: Annotated[bool, typer.Option(help="continue from train_ddim.checkpoint")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="continue from train_ddim.checkpoint (from scratch if none yet)")
+    ] = False,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
     """Stage `train_ddim`: the conditional latent DDIM (stage 2), MMT frozen. DDP under torchrun."""
@@ -208,18 +237,28 @@ def metrics(
     out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda (DTW of FRDist)")] = "cpu",
 ) -> None:
-    """Every REACT metric for one set of predictions, printed as one JSON object."""
+    """Every REACT metric for one set of predictions, printed as one strict JSON object.
+
+    Accepted inputs: pred, listener and speaker hold real numbers (integer or float .npy; not
+    bool, complex, string or object), finite with |value| <= 1e6 (REACT emotion features lie in
+    [-1, 1]), so that every metric is finite; neighbours holds 0/1 (bool, integer or float).
+    Any other input exits 2 naming the file, the input and the problem."""
     import json
 
     from reactdiff.atomic import write_json
     from reactdiff.data.readers import load_npy
-    from reactdiff.errors import ConfigError
+    from reactdiff.errors import ConfigError, DataFileError
     from reactdiff.evaluation.metrics import compute_all
 
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device must be cpu or cuda, got {device!r}")
     paths = {"pred": pred, "listener": listener, "speaker": speaker, "neighbours": neighbours}
-    arrays = {name: load_npy(path) for name, path in paths.items()}
+    arrays = {}
+    for name, path in paths.items():
+        try:
+            arrays[name] = load_npy(path)
+        except DataFileError as err:  # name the input too: the file may be under a wrong option
+            raise InputError(f"{path}: {name}", err.problem) from None
     try:
         result = compute_all(**arrays, device=device, progress=sys.stderr.isatty())
     except InputError as err:  # name the file the bad input came from, then the input
@@ -227,7 +266,7 @@ def metrics(
         raise InputError(where, err.problem) from None
     if out is not None:
         write_json(out, result)
-    typer.echo(json.dumps(result))
+    typer.echo(json.dumps(result, allow_nan=False))
 
 
 @app.command()
@@ -263,26 +302,28 @@ def generate(
     from reactdiff.stages import generate as stage
 
     params = load_params(params_file)
-    registered = model is not None and model.startswith("models:/")
-    loaded = None
-    if registered:
-        from reactdiff.tracking import load_registered_model
+    with tempfile.TemporaryDirectory(prefix="reactdiff-model-") as tmp:
+        model_file = None if model is None else Path(model)
+        if model is not None and model.startswith("models:/"):
+            from reactdiff.tracking import registered_model_file
 
-        loaded = load_registered_model(model, params)
-    options = stage.Options(
-        out=out,
-        files=stage.SpeakerFiles(speaker_audio, speaker_video, speaker_emotion, speaker_3dmm),
-        clip=(root or params.data.react_root, split, clip) if clip is not None else None,
-        samples=samples,
-        online=online,
-        seed=seed,
-        model=None if registered or model is None else Path(model),
-        loaded=loaded,
-    )
-    _print(stage.run(params, options))
+            model_file = registered_model_file(model, params, Path(tmp))
+        options = stage.Options(
+            out=out,
+            files=stage.SpeakerFiles(speaker_audio, speaker_video, speaker_emotion, speaker_3dmm),
+            clip=(root or params.data.react_root, split, clip) if clip is not None else None,
+            samples=samples,
+            online=online,
+            seed=seed,
+            model=model_file,
+        )
+        _print(stage.run(params, options))
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    # SIGTERM (a job scheduler, `kill`) stops a command as Ctrl-C does: its MLflow run is
+    # marked KILLED and its atomic writes are abandoned, never half done.
+    signal.signal(signal.SIGTERM, _interrupt)
     app(prog_name="reactdiff")
 
 

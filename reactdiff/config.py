@@ -2,11 +2,15 @@
 
 Every group is a strict pydantic model that declares types and constraints only: the values
 live in params.yaml alone, so a misspelt, missing or mistyped key fails at start-up with its
-dotted name instead of being silently replaced by a default kept somewhere else.
+dotted name instead of being silently replaced by a default kept somewhere else. Sizes and
+names that must agree across keys (attention heads and widths, the streams the model reads and
+those the store holds) are checked here too, so a bad combination fails before a stage runs.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -27,11 +32,29 @@ PARAMS_FILE = Path("params.yaml")
 PositiveInt = Annotated[int, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0, lt=1)]
 
+# The groups are strict (no "3" for 3, no true for 1; an int is still a float), except where
+# YAML has no such type: a path is written as a string, a tuple as a list. Their items stay strict.
+YamlPath = Annotated[Path, Strict(False)]
+FROM_LIST = Strict(False)
+
 
 class _Strict(BaseModel):
-    """Every key required (params.yaml is the one source of values), none unknown."""
+    """Every key required (params.yaml is the one source of values), none unknown, no coercion."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _no_repeats(v: tuple) -> tuple:
+    if repeated := sorted({x for x in v if v.count(x) > 1}):
+        raise ValueError(f"listed more than once: {repeated}")
+    return v
+
+
+def _not_empty(v: tuple) -> tuple:
+    """After the items' own checks (a length constraint would also fire when an item is bad)."""
+    if not v:
+        raise ValueError("empty: list at least one")
+    return v
 
 
 class BaseParams(_Strict):
@@ -44,7 +67,7 @@ class SyntheticParams(_Strict):
     video: bool
     video_size: Annotated[int, Field(ge=32, multiple_of=16)]
     workers: PositiveInt
-    split_fractions: tuple[float, float, float]
+    split_fractions: Annotated[tuple[float, float, float], FROM_LIST]
     neighbour_threshold: Annotated[float, Field(gt=0, lt=1)]
 
     @field_validator("split_fractions")
@@ -58,7 +81,7 @@ class SyntheticParams(_Strict):
 class DataParams(_Strict):
     source: str  # "synthetic", or the path of a real root
     format: Literal["react2024"]  # the release's layout and timing (reactdiff.data.format)
-    root: Path
+    root: YamlPath
     synthetic: SyntheticParams
 
     @property
@@ -72,16 +95,18 @@ class DataParams(_Strict):
 
 
 class ValidateParams(_Strict):
-    report_dir: Path
+    report_dir: YamlPath
     prob_sum_tolerance: Annotated[float, Field(gt=0)]
     max_failures_shown: PositiveInt
 
 
 class SplitParams(_Strict):
-    out: Path
+    out: YamlPath
 
 
 FEATURE_STREAMS = ("mfcc", "wav2vec", "emotion", "3dmm", "va", "au", "fe")
+TARGET_STREAMS = ("emotion", "3dmm")  # the training targets: always in the feature store
+Stream = Literal[FEATURE_STREAMS]
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -92,9 +117,17 @@ class MfccParams(_Strict):
     window_ms: PositiveInt
     hop_ms: PositiveInt
 
+    @field_validator("n_mels")
+    @classmethod
+    def _enough_mel_bands(cls, v: int, info) -> int:
+        n_mfcc = info.data.get("n_mfcc")
+        if n_mfcc is not None and v < n_mfcc:
+            raise ValueError(f"fewer than n_mfcc {n_mfcc}: each MFCC is taken from the mel bands")
+        return v
+
 
 class Wav2VecParams(_Strict):
-    checkpoint: Path | None  # a local model directory; never downloaded
+    checkpoint: YamlPath | None  # a local model directory; never downloaded
     batch_size: PositiveInt  # equal-length chunks per forward pass
     chunk_seconds: Annotated[float, Field(gt=0)]
     device: Device
@@ -102,9 +135,9 @@ class Wav2VecParams(_Strict):
 
 class FacialParams(_Strict):
     backend: Literal["annotations", "torchscript"]
-    va: Path | None  # TorchScript modules: (B, 3, crop, crop) -> (B, ...)
-    au: Path | None
-    fe: Path | None
+    va: YamlPath | None  # TorchScript modules: (B, 3, crop, crop) -> (B, ...)
+    au: YamlPath | None
+    fe: YamlPath | None
     resize: PositiveInt
     crop: PositiveInt
     mean: float
@@ -114,8 +147,8 @@ class FacialParams(_Strict):
 
 
 class FeaturesParams(_Strict):
-    out: Path
-    streams: tuple[Literal[FEATURE_STREAMS], ...]
+    out: YamlPath
+    streams: Annotated[tuple[Stream, ...], FROM_LIST]
     dtype: Literal["float16", "float32"]
     workers: PositiveInt
     mfcc: MfccParams
@@ -128,13 +161,23 @@ class ModelScale(_Strict):
 
     hidden_dim: PositiveInt
     latent_dim: PositiveInt
-    heads: PositiveInt
+    heads: PositiveInt  # attention heads: they split hidden_dim evenly
     depth: PositiveInt
     decoder_layers: PositiveInt
     ff_dim: PositiveInt
     dropout: Probability
     window_size: PositiveInt  # latent windows; also the MMT encoder's attention span
     decoder_window: Annotated[int, Field(ge=0)]  # decoder attention span; 0 = whole clip
+
+    @field_validator("heads")
+    @classmethod
+    def _heads_split_hidden_dim(cls, v: int, info) -> int:
+        hidden = info.data.get("hidden_dim")
+        if hidden is not None and hidden % v:
+            raise ValueError(
+                f"does not divide hidden_dim {hidden} (each head gets hidden_dim / heads)"
+            )
+        return v
 
 
 class _Scaled(_Strict):
@@ -143,8 +186,8 @@ class _Scaled(_Strict):
     @field_validator("scale", check_fields=False)
     @classmethod
     def _known_scale(cls, v: str, info) -> str:
-        scales = info.data.get("scales", {})
-        if scales and v not in scales:
+        scales = info.data.get("scales")  # absent when it was invalid itself
+        if scales is not None and v not in scales:
             raise ValueError(f"unknown scale {v!r}; defined: {sorted(scales)}")
         return v
 
@@ -156,26 +199,40 @@ class TrainParams(_Strict):
     batch_size: PositiveInt
     lr: Annotated[float, Field(gt=0)]
     weight_decay: Annotated[float, Field(ge=0)]
-    betas: tuple[float, float]
+    betas: Annotated[tuple[Probability, Probability], FROM_LIST]  # Adam's moment decays
     ema_decay: Probability
     grad_clip: Annotated[float, Field(gt=0)]
     amp: bool
     device: Device
     num_workers: Annotated[int, Field(ge=0)]
-    checkpoint: Path  # written every epoch; `--resume` continues from it
-    model_out: Path
-    metrics_file: Path
-    plots_dir: Path
+    checkpoint: YamlPath  # written every epoch; `--resume` continues from it
+    model_out: YamlPath
+    metrics_file: YamlPath
+    plots_dir: YamlPath
     registered_name: str  # the MLflow registered model
 
 
 class MMTParams(_Scaled):
     scales: dict[str, ModelScale]
     scale: str
-    video_streams: tuple[str, ...]  # the first queries the others
-    audio_streams: tuple[str, ...]
+    video_streams: Annotated[tuple[Stream, ...], FROM_LIST]  # the first queries the others
+    audio_streams: Annotated[tuple[Stream, ...], FROM_LIST]
     w_3dmm: Annotated[float, Field(ge=0)]
     w_emotion: Annotated[float, Field(ge=0)]
+
+    _once = field_validator("video_streams", "audio_streams")(_no_repeats)
+
+    @field_validator("audio_streams")
+    @classmethod
+    def _streams_apart(cls, v: tuple[str, ...], info) -> tuple[str, ...]:
+        video = info.data.get("video_streams")
+        if video is None:  # invalid itself: already reported
+            return v
+        if not video and not v:
+            raise ValueError("empty, and so is mmt.video_streams: the MMT needs an input stream")
+        if both := [s for s in v if s in video]:
+            raise ValueError(f"{both} also in mmt.video_streams: each stream is one modality's")
+        return v
 
     @property
     def sizes(self) -> ModelScale:
@@ -187,11 +244,14 @@ class DDIMScale(_Strict):
 
     cond_dim: PositiveInt  # z_bc, one vector per speaker window
     base_width: PositiveInt
-    width_mults: tuple[PositiveInt, ...]  # one U-Net level each; the length halves between them
+    # one U-Net level each; the length (mmt latent_dim) halves between them
+    width_mults: Annotated[tuple[PositiveInt, ...], FROM_LIST]
     blocks_per_level: PositiveInt
     time_dim: Annotated[int, Field(gt=0, multiple_of=2)]
-    groups: PositiveInt  # GroupNorm groups
+    groups: PositiveInt  # GroupNorm groups (fewer where a width is not divisible by them)
     dropout: Probability
+
+    _some = field_validator("width_mults")(_not_empty)
 
 
 class DDIMParams(_Scaled):
@@ -218,14 +278,31 @@ class SamplingParams(_Strict):
     guidance: Annotated[float, Field(ge=0)]  # 1 = plain conditional sampling (paper)
 
 
+# The rows the evaluate stage can compute: the challenge's baselines, then the trained model's
+# modes. The stage dispatches on these names (a test checks it handles exactly these).
+EVALUATE_METHODS = (
+    "GT",
+    "B_Random",
+    "B_Mime",
+    "B_MeanSeq",
+    "B_MeanFr",
+    "ReactDiff (offline)",
+    "ReactDiff (online)",
+    "ReactDiff w/o diffusion",
+)
+
+
 class EvaluateParams(_Strict):
     split: Literal["train", "val", "test"]
     samples: PositiveInt
-    methods: tuple[str, ...]
+    methods: Annotated[tuple[Literal[EVALUATE_METHODS], ...], FROM_LIST]
     device: Literal["cpu", "cuda"]
-    metrics_file: Path
-    report_file: Path
-    plot_file: Path
+    metrics_file: YamlPath
+    report_file: YamlPath
+    plot_file: YamlPath
+
+    _once = field_validator("methods")(_no_repeats)
+    _some = field_validator("methods")(_not_empty)
 
 
 class TrackingParams(_Strict):
@@ -261,51 +338,99 @@ class Params(_Strict):
         return self.validate_
 
     @model_validator(mode="after")
-    def _sampling_fits_the_model(self) -> Params:
-        if self.sampling.steps > self.ddim.num_train_timesteps:
-            raise ValueError(
-                f"sampling.steps {self.sampling.steps} exceeds "
-                f"ddim.num_train_timesteps {self.ddim.num_train_timesteps}"
-            )
-        if self.sampling.guidance != 1.0 and self.ddim.cfg_dropout == 0:
-            raise ValueError(
-                "sampling.guidance != 1 needs ddim.cfg_dropout > 0 (a learned null condition)"
-            )
+    def _groups_agree(self) -> Params:
+        """Rules across groups, all reported at once, one line each naming its key."""
+        if problems := list(_disagreements(self)):
+            raise ValueError("\n".join(problems))
         return self
 
 
+def _disagreements(p: Params) -> Iterator[str]:
+    if p.sampling.steps > p.ddim.num_train_timesteps:
+        yield (
+            f"sampling.steps {p.sampling.steps} exceeds "
+            f"ddim.num_train_timesteps {p.ddim.num_train_timesteps}"
+        )
+    if p.sampling.guidance != 1.0 and p.ddim.cfg_dropout == 0:
+        yield "sampling.guidance != 1 needs ddim.cfg_dropout > 0 (a learned null condition)"
+    stored = [*p.features.streams, *(s for s in TARGET_STREAMS if s not in p.features.streams)]
+    for key in ("video_streams", "audio_streams"):
+        streams = getattr(p.mmt, key)
+        if missing := [s for s in streams if s not in stored]:
+            yield (
+                f"mmt.{key}: {missing} not in the feature store, which holds features.streams "
+                f"and the targets {list(stored)} (got {list(streams)})"
+            )
+    levels = len(p.ddim.sizes.width_mults)
+    latent = p.mmt.sizes.latent_dim
+    if latent % 2 ** (levels - 1):
+        yield (
+            f"mmt.scales.{p.mmt.scale}.latent_dim: not divisible by {2 ** (levels - 1)}, which "
+            f"the {levels} levels of ddim.scales.{p.ddim.scale}.width_mults need (the U-Net "
+            f"halves the latent length between levels) (got {latent})"
+        )
+
+
 def _describe(err: ValidationError, source: Path) -> str:
+    """One line per problem: ``  <dotted.key>: <problem> (got <value>)``."""
     lines = [f"{source}: invalid parameters"]
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]).replace("validate_", "validate")
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
         elif e["type"] == "missing":
             lines.append(f"  {key}: missing (every key is set in params.yaml)")
-        elif not key:  # a rule across groups: the message names the keys
-            lines.append(f"  {e['msg'].removeprefix('Value error, ')}")
+        elif not key:  # rules across groups: each line names its keys
+            lines += [f"  {line}" for line in msg.splitlines()]
         else:
-            lines.append(f"  {key}: {e['msg']} (got {e.get('input')!r})")
+            lines.append(f"  {key}: {msg} (got {e.get('input')!r})")
     return "\n".join(lines)
 
 
-def parse_params(raw: dict, source: Path = PARAMS_FILE) -> Params:
+def _groups() -> list[str]:
+    return [f.alias or name for name, f in Params.model_fields.items()]
+
+
+def parse_params(raw: dict | None, source: Path = PARAMS_FILE) -> Params:
     """Validate an already-loaded mapping; errors name the file and the dotted key."""
+    if not raw:
+        raise ConfigError(
+            f"{source}: no parameter groups (the file is empty or only comments); "
+            f"expected {', '.join(_groups())}"
+        )
     try:
-        return Params.model_validate(raw or {})
+        return Params.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_describe(err, source)) from None
 
 
-def load_params(path: Path | str = PARAMS_FILE) -> Params:
-    """Read and validate params.yaml."""
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML reads ``1e-3`` (no dot) as a string, as YAML 1.1 says; YAML 1.2 and DVC read a
+    number, and so does this loader, since a string is no number in the strict groups."""
+
+
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def read_params_yaml(path: Path | str = PARAMS_FILE) -> dict | None:
+    """params.yaml as a plain mapping (None when empty), read as every loader here reads it."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_Yaml12Loader)  # a SafeLoader
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found (run from the repository root)") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     if raw is not None and not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of parameter groups at the top level")
-    return parse_params(raw, path)
+    return raw
+
+
+def load_params(path: Path | str = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml."""
+    return parse_params(read_params_yaml(path), Path(path))

@@ -23,6 +23,7 @@ import yaml
 
 from reactdiff.config import Params
 from reactdiff.errors import DataFileError, UserError
+from reactdiff.processes import pid_alive, this_host
 from reactdiff.stages.result import StageOptions, StageResult
 
 OptionsT = TypeVar("OptionsT", bound=StageOptions)
@@ -143,8 +144,14 @@ def stage_run(
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(params))
-    mlflow.set_experiment(params.tracking.experiment)
-    tags = {"stage": stage, "git_commit": git_commit(), **upstream_hashes(stage)}
+    experiment = mlflow.set_experiment(params.tracking.experiment)
+    close_stale_runs(mlflow.MlflowClient(), experiment.experiment_id)
+    tags = {
+        "stage": stage,
+        "git_commit": git_commit(),
+        **process_tags(),
+        **upstream_hashes(stage),
+    }
     parent = os.environ.get(PARENT_RUN_ENV) or None
     with mlflow.start_run(run_name=stage, tags=tags, parent_run_id=parent):
         try:
@@ -154,8 +161,38 @@ def stage_run(
         except BaseException as err:
             lines = [f"{type(err).__name__}: {err}", *getattr(err, "failures", [])]
             mlflow.set_tag("error", "\n".join(lines)[:5000])
+            mlflow.end_run(end_status(err))
             raise
     return result
+
+
+HOST_TAG, PID_TAG = "reactdiff.host", "reactdiff.pid"  # the process a run belongs to
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming this process, so that a later run can tell its run was left RUNNING."""
+    return {HOST_TAG: this_host(), PID_TAG: str(os.getpid())}
+
+
+def end_status(err: BaseException) -> str:
+    """KILLED for an interruption (Ctrl-C, SIGTERM, a cancelled flow), FAILED for an error."""
+    return "FAILED" if isinstance(err, Exception) else "KILLED"
+
+
+def close_stale_runs(client, experiment_id: str) -> list[str]:
+    """Mark KILLED the RUNNING runs of this host whose process is gone (SIGKILL, a crash, a
+    lost machine leave them RUNNING forever); returns their ids. A run of a live process, or
+    of another host (whose processes this one cannot see), is left alone."""
+    host, stale = this_host(), []
+    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        pid = tags.get(PID_TAG, "")
+        if tags.get(HOST_TAG) != host or not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        client.set_tag(run.info.run_id, "error", f"process {pid} ended without closing this run")
+        client.set_terminated(run.info.run_id, "KILLED")
+        stale.append(run.info.run_id)
+    return stale
 
 
 def log_registered_model(
@@ -184,21 +221,63 @@ def log_registered_model(
     for path in [model_file, *files]:
         mlflow.log_artifact(str(path), name)
     version = str(info.registered_model_version)
-    mlflow.MlflowClient().set_model_version_tag(
-        registered_name, version, FILE_TAG, file_sha256(model_file)
+    client = mlflow.MlflowClient()
+    client.set_model_version_tag(registered_name, version, FILE_TAG, file_sha256(model_file))
+    client.set_model_version_tag(
+        registered_name, version, MODEL_FILE_TAG, f"{name}/{Path(model_file).name}"
     )
     return version
 
 
-def load_registered_model(uri: str, params: Params):
-    """The model a ``models:/<name>@<alias>`` (or ``/<version>``) URI names, in eval mode."""
-    import mlflow
+_MODEL_URI = re.compile(r"models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))")
 
-    mlflow.set_tracking_uri(tracking_uri(params))
+
+def registered_model_file(uri: str, params: Params, dst: Path) -> Path:
+    """Download into ``dst`` the model file of the version a ``models:/<name>@<alias>`` (or
+    ``/<version>``) URI names.
+
+    The caller loads the weights from that file as it loads any model file (tensors only);
+    MLflow's logged model is a pickle, and unpickling a store's contents could run code.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    match = _MODEL_URI.fullmatch(uri)
+    if match is None:
+        raise UserError(f"{uri}: expected models:/<name>@<alias> or models:/<name>/<version>")
+    name, alias, number = match["name"], match["alias"], match["version"]
+    store = tracking_uri(params)
+    mlflow.set_tracking_uri(store)
+    client = MlflowClient()
     try:
-        return mlflow.pytorch.load_model(uri).eval()
-    except mlflow.exceptions.MlflowException as err:
-        raise UserError(f"{uri}: {err.message}") from None
+        registered = client.get_registered_model(name)
+    except MlflowException:
+        raise UserError(
+            f"{uri}: no registered model {name!r} in {store} (run the pipeline to train and "
+            f"register one, or pass a model file)"
+        ) from None
+    versions = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+    if alias is not None and alias not in registered.aliases:
+        have = ", ".join(f"@{a}" for a in sorted(registered.aliases)) or "no aliases"
+        raise UserError(f"{uri}: {name} has {have} (versions {versions})")
+    if number is not None and int(number) not in versions:
+        raise UserError(f"{uri}: {name} has no version {number} (versions {versions})")
+    version = client.get_model_version(name, registered.aliases[alias] if alias else number)
+    artifact = version.tags.get(MODEL_FILE_TAG)
+    if artifact is None or version.run_id is None:
+        raise UserError(
+            f"{uri}: version {version.version} has no {MODEL_FILE_TAG} tag naming its model "
+            f"file (registered by an older reactdiff: re-run its training stage)"
+        )
+    dst.mkdir(parents=True, exist_ok=True)
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=version.run_id, artifact_path=artifact, dst_path=str(dst)
+        )
+    except (MlflowException, OSError) as err:
+        raise UserError(f"{uri}: cannot fetch {artifact} of run {version.run_id}: {err}") from None
+    return Path(local)
 
 
 def file_sha256(path: Path | str) -> str:
@@ -223,6 +302,7 @@ def registered_version_of(registered_name: str, path: Path | str) -> str | None:
 
 FRDIST_TAG = "FRDist"
 FILE_TAG = "file_sha256"  # ties a registered version to the model file it was logged from
+MODEL_FILE_TAG = "model_file"  # that file's artifact path in the version's run
 
 
 def promote_champion(

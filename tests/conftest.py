@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from reactdiff.data.synthetic.drop import write_drop
 from tests.helpers.params import params_with, repo_params, tiny_spec
+from tests.helpers.stores import changes, environment_store, private_store, snapshot
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -97,9 +99,44 @@ def tiny_reactdiff(tiny_store_master, tiny_drop_master, tmp_path_factory):
     return params, tmp, summary
 
 
+# every experiment a test logs to: created with its artifacts in the store's folder
+EXPERIMENTS = (
+    repo_params().tracking.experiment,
+    "tracking-test",
+    "stage-run-test",
+    "generate-test",
+)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Every test not asking for its own store uses one in a temp dir, never the user's."""
+    session.config._user_state = snapshot()
+    session.config._mlflow_dir = Path(tempfile.mkdtemp(prefix="reactdiff-tests-mlflow-"))
+    session.config._mlflow_uri = environment_store(session.config._mlflow_dir, EXPERIMENTS)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any test wrote into the checkout's MLflow store or Prefect state."""
+    before = getattr(session.config, "_user_state", None)
+    if before is None:
+        return
+    shutil.rmtree(session.config._mlflow_dir, ignore_errors=True)
+    changed = changes(before, snapshot())
+    if changed:
+        lines = "\n  ".join(changed[:20])
+        print(f"\nERROR: the tests changed the user's MLflow/Prefect state:\n  {lines}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _session_store(request, monkeypatch) -> None:
+    """Undo a test's own store (or a library's change of the variable) for the next test."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", request.config._mlflow_uri)
+
+
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch) -> str:
-    """A private MLflow store so tests never touch the repo's mlflow.db."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    """A private MLflow store of this test alone."""
+    uri = private_store(tmp_path / "mlflow", EXPERIMENTS)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri

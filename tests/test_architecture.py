@@ -11,7 +11,13 @@ import yaml
 from tests.helpers.imports import REPO, closure, internal_imports, module_name
 
 PKG = REPO / "reactdiff"
-SHARED = {"reactdiff", "reactdiff.atomic", "reactdiff.errors", "reactdiff.devices"}
+SHARED = {
+    "reactdiff",
+    "reactdiff.atomic",
+    "reactdiff.errors",
+    "reactdiff.devices",
+    "reactdiff.processes",
+}
 
 # package -> the reactdiff packages (besides itself and SHARED) it may import
 ALLOWED: dict[str, set[str]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import mlflow
 import pytest
@@ -113,3 +114,43 @@ def test_stage_run_logs_a_stage_result_and_fails_on_its_failure(tmp_path, mlflow
     files = {f.path for f in MlflowClient().list_artifacts(ok["run_id"])}
     assert {"reports", "summary.json"} <= files
     assert "bad data" in runs.iloc[1]["tags.error"]
+
+
+def test_an_interrupted_stage_run_is_killed_not_failed(mlflow_store):
+    from reactdiff.stages.result import StageOptions
+    from reactdiff.tracking import stage_run
+    from tests.helpers.params import params_with
+
+    def interrupted(params, options):
+        raise KeyboardInterrupt
+
+    params = params_with({"tracking": {"experiment": "stage-run-test"}})
+    with pytest.raises(KeyboardInterrupt):
+        stage_run("fake", interrupted, params, StageOptions())
+    runs = mlflow.search_runs(experiment_names=["stage-run-test"])
+    assert list(runs["status"]) == ["KILLED"]
+
+
+def test_stale_running_runs_of_dead_processes_are_closed(mlflow_store):
+    import subprocess
+    import sys
+
+    from reactdiff.processes import this_host
+    from reactdiff.tracking import HOST_TAG, PID_TAG, close_stale_runs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("tracking-test").experiment_id
+
+    def running(host: str, pid: int) -> str:
+        return client.create_run(experiment, tags={HOST_TAG: host, PID_TAG: str(pid)}).info.run_id
+
+    killed = running(this_host(), dead.pid)
+    alive = running(this_host(), os.getpid())
+    elsewhere = running("another-host", dead.pid)
+    untagged = client.create_run(experiment).info.run_id
+    assert close_stale_runs(client, experiment) == [killed]
+    status = {r: client.get_run(r).info.status for r in (killed, alive, elsewhere, untagged)}
+    assert status == {killed: "KILLED", alive: "RUNNING", elsewhere: "RUNNING", untagged: "RUNNING"}
+    assert "ended without closing" in client.get_run(killed).data.tags["error"]

@@ -75,11 +75,14 @@ def get_format(name: str) -> ReactFormat:
 
 
 def read_emotion_table(path: Path) -> pd.DataFrame:
-    """The raw emotion CSV as a DataFrame, whatever its columns (validation inspects them)."""
+    """The raw emotion CSV as a DataFrame, whatever its columns (validation inspects them).
+
+    A UTF-8 byte-order mark and CRLF line ends (as spreadsheet tools write) read the same as a
+    plain file."""
     if not path.is_file():
         raise DataFileError(path, "emotion CSV not found")
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise DataFileError(path, f"not a readable CSV: {err}") from None
 

@@ -8,7 +8,8 @@ Only the Emotion files name the two sides P1/P2 instead of Expert/Novice or the 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -31,21 +32,54 @@ STREAM_EXT: dict[str, str] = {"video": ".mp4", "audio": ".wav", "emotion": ".csv
 # Emotion files rename the sides of a dyad: NoXI Expert/Novice and the RECOLA ids to P1/P2.
 NOXI_SIDES = {"Expert_video": "P1", "Novice_video": "P2"}
 RECOLA_SIDES = {"P25": "P1", "P41": "P1", "P45": "P1", "P26": "P2", "P42": "P2", "P46": "P2"}
+DATASET_SIDES: dict[str, dict[str, str]] = {"NoXI": NOXI_SIDES, "RECOLA": RECOLA_SIDES}
+RECOLA_SESSION = re.compile(r"group-[0-9]+")
+CLIP_PATH_SHAPES = (
+    "NoXI/<session>/{Expert_video,Novice_video}/<clip> or RECOLA/group-<k>/P<id>/<clip>"
+)
 SPLIT_CSV_HEADER = ["", "speaker_path", "listener_path"]
+
+
+def clip_rel_problem(rel: str) -> str | None:
+    """What makes ``rel`` not a clip path of the two documented shapes, or None when it is one.
+
+    Split CSVs come with the drop and are not trusted: an absolute path, a ``..`` or an unknown
+    side would name a file outside the root (or another clip's), so every row is checked with
+    this before any file is opened, stat-ed or written.
+    """
+    if "\\" in rel:
+        return "has a backslash (components are separated by '/')"
+    if any(ord(c) < 32 or ord(c) == 127 for c in rel):
+        return "has a control character"
+    if rel.startswith("/"):
+        return "is absolute"
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "has an empty, '.' or '..' component"
+    if len(parts) != 4:
+        return f"has {len(parts)} components, not 4"
+    dataset, session, side, _ = parts
+    sides = DATASET_SIDES.get(dataset)
+    if sides is None:
+        return f"has unknown dataset {dataset!r} ({' or '.join(DATASET_SIDES)})"
+    if side not in sides:
+        return f"has unknown {dataset} side {side!r} ({', '.join(sides)})"
+    if dataset == "RECOLA" and not RECOLA_SESSION.fullmatch(session):
+        return f"has RECOLA session {session!r}, not group-<k>"
+    return None
+
+
+def check_clip_rel(rel: str) -> str:
+    """``rel`` itself, or a DataFileError naming it when it is not a REACT clip path."""
+    if (problem := clip_rel_problem(rel)) is not None:
+        raise DataFileError(rel, f"not a REACT clip path ({CLIP_PATH_SHAPES}): {problem}")
+    return rel
 
 
 def emotion_rel(rel: str) -> str:
     """Map a clip's rel path to the one its Emotion CSV uses (side renamed to P1/P2)."""
-    parts = rel.split("/")
-    if len(parts) != 4:
-        raise ValueError(f"clip path {rel!r}: expected <dataset>/<session>/<side>/<clip>")
-    dataset, session, side, clip = parts
-    table = {"NoXI": NOXI_SIDES, "RECOLA": RECOLA_SIDES}.get(dataset)
-    if table is None:
-        raise ValueError(f"clip path {rel!r}: unknown dataset {dataset!r} (NoXI or RECOLA)")
-    if side not in table:
-        raise ValueError(f"clip path {rel!r}: unknown {dataset} side {side!r} ({sorted(table)})")
-    return f"{dataset}/{session}/{table[side]}/{clip}"
+    dataset, session, side, clip = check_clip_rel(rel).split("/")
+    return f"{dataset}/{session}/{DATASET_SIDES[dataset][side]}/{clip}"
 
 
 def session_of(rel: str) -> str:
@@ -69,6 +103,11 @@ def mirrored(pairs: Sequence[Pair]) -> list[Pair]:
     return [*pairs, *(p.reversed() for p in pairs)]
 
 
+def clips_of(pairs: Iterable[Pair]) -> list[str]:
+    """Every clip of ``pairs`` once, in first-seen order."""
+    return list(dict.fromkeys(r for p in pairs for r in (p.speaker, p.listener)))
+
+
 @dataclass(frozen=True)
 class ReactLayout:
     """A REACT-layout root, synthetic or real."""
@@ -76,7 +115,9 @@ class ReactLayout:
     root: Path
 
     def clip_path(self, split: str, rel: str, stream: str) -> Path:
-        sub = emotion_rel(rel) if stream == "emotion" else rel
+        """Where a clip's stream file is; a ``rel`` that is not a clip path is a DataFileError
+        here, so no path outside the root is ever formed from one."""
+        sub = emotion_rel(rel) if stream == "emotion" else check_clip_rel(rel)
         return self.root / split / STREAM_DIRS[stream] / f"{sub}{STREAM_EXT[stream]}"
 
     def video_path(self, split: str, rel: str) -> Path:
@@ -94,6 +135,10 @@ class ReactLayout:
     def neighbour_matrix(self, split: str) -> Path:
         return self.root / f"neighbour_emotion_{split}.npy"
 
+    def split_rows(self, split: str) -> list[SplitRow]:
+        """Rows of the split CSV with their lines, bad clip paths reported, not raised."""
+        return read_split_rows(self.split_csv(split))
+
     def pairs(self, split: str) -> list[Pair]:
         """Rows of the split CSV, in file order."""
         return read_split_csv(self.split_csv(split))
@@ -104,30 +149,75 @@ class ReactLayout:
 
     def clips(self, split: str) -> list[str]:
         """Every clip of a split once, in first-seen order."""
-        seen: dict[str, None] = {}
-        for p in self.pairs(split):
-            seen.setdefault(p.speaker)
-            seen.setdefault(p.listener)
-        return list(seen)
+        return clips_of(self.pairs(split))
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    """One row of a split CSV: its line in the file, its text, its pair, and why its paths are
+    not REACT clip paths ("" when they are)."""
+
+    line: int
+    text: str
+    pair: Pair
+    problem: str = ""
+
+
+def _read_csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line, fields) of every record; a UTF-8 BOM and CRLF line ends are accepted."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            return [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError as err:
+        raise DataFileError(path, f"not UTF-8 text: {err}") from None
+    except csv.Error as err:
+        raise DataFileError(path, f"not a readable CSV: {err}") from None
+
+
+def _row_problem(pair: Pair) -> str:
+    """Why a row's paths are not clip paths, each named by its column ("" when both are)."""
+    problems = [
+        f"{column} {rel!r} {problem}"
+        for column, rel in (("speaker_path", pair.speaker), ("listener_path", pair.listener))
+        if (problem := clip_rel_problem(rel)) is not None
+    ]
+    return "; ".join(problems)
+
+
+def read_split_rows(path: Path) -> list[SplitRow]:
+    """Parse ``,speaker_path,listener_path`` rows. A malformed file is a DataFileError naming
+    itself and the line; a row whose paths break the clip-path grammar carries the problem, so
+    validation can list every such row (``read_split_csv`` refuses the first)."""
+    if not path.is_file():
+        raise DataFileError(path, "split CSV not found")
+    records = _read_csv_rows(path)
+    if not records or [c.strip() for c in records[0][1]] != SPLIT_CSV_HEADER:
+        got = records[0][1] if records else "an empty file"
+        raise DataFileError(path, f"header must be ',speaker_path,listener_path', got {got}")
+    rows = []
+    for line, row in records[1:]:
+        if len(row) != 3 or not row[1].strip() or not row[2].strip():
+            raise DataFileError(path, f"line {line}: expected 3 fields with both paths, got {row}")
+        pair = Pair(row[1].strip(), row[2].strip())
+        rows.append(SplitRow(line, ",".join(row), pair, _row_problem(pair)))
+    if not rows:
+        raise DataFileError(path, "split CSV has no pairs")
+    return rows
 
 
 def read_split_csv(path: Path) -> list[Pair]:
-    """Parse ``,speaker_path,listener_path`` rows; a malformed file names itself and the row."""
-    if not path.is_file():
-        raise DataFileError(path, "split CSV not found")
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows or [c.strip() for c in rows[0]] != SPLIT_CSV_HEADER:
-        got = rows[0] if rows else "an empty file"
-        raise DataFileError(path, f"header must be ',speaker_path,listener_path', got {got}")
-    pairs = []
-    for i, row in enumerate(rows[1:], start=2):
-        if len(row) != 3 or not row[1].strip() or not row[2].strip():
-            raise DataFileError(path, f"line {i}: expected 3 fields with both paths, got {row}")
-        pairs.append(Pair(row[1].strip(), row[2].strip()))
-    if not pairs:
-        raise DataFileError(path, "split CSV has no pairs")
-    return pairs
+    """The pairs of a split CSV, every path checked against the clip-path grammar before the
+    caller can open anything: the first bad row is a DataFileError naming the file and line."""
+    rows = read_split_rows(path)
+    for row in rows:
+        if row.problem:
+            raise DataFileError(
+                path,
+                f"line {row.line}: {row.problem}, not a REACT clip path ({CLIP_PATH_SHAPES}); "
+                f"row {row.text!r}",
+            )
+    return [row.pair for row in rows]
 
 
 def write_split_csv(path: Path, pairs: Sequence[Pair]) -> None:

@@ -14,15 +14,42 @@ import numpy as np
 from reactdiff.data.format import FACE_3DMM_DIM
 from reactdiff.errors import DataFileError
 
+NPY_MAGIC = b"\x93NUMPY"  # how every .npy file starts
+PICKLE_REFUSED = (
+    "holds a pickled Python object, not a numeric array (refused: loading pickles can run code)"
+)
+
+
+def _not_npy(head: bytes) -> str:
+    """What a file without the .npy magic is, as far as its first bytes tell."""
+    if head.startswith(b"\x80"):  # the opcode every binary pickle starts with
+        return PICKLE_REFUSED
+    if head.startswith(b"PK\x03\x04"):
+        return "an .npz (zip) archive, not an .npy array file"
+    return "empty, not an .npy array file" if not head else "not an .npy array file"
+
 
 def load_npy(path: Path) -> np.ndarray:
-    """An .npy array as stored (no pickles)."""
+    """A numeric (or boolean) .npy array as stored. Pickles are refused, never loaded: a file
+    from a drop is not trusted, and unpickling runs whatever code the file names."""
     if not path.is_file():
         raise DataFileError(path, "file not found")
     try:
-        return np.load(path, allow_pickle=False)
+        with path.open("rb") as f:
+            head = f.read(len(NPY_MAGIC))
+    except OSError as err:
+        raise DataFileError(path, f"cannot be read: {err.strerror or err}") from None
+    if head != NPY_MAGIC:
+        raise DataFileError(path, _not_npy(head))
+    try:
+        arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise DataFileError(path, f"not a readable .npy: {err}") from None
+        if "pickle" in str(err).lower():  # an object array: its items are pickles
+            raise DataFileError(path, PICKLE_REFUSED) from None
+        raise DataFileError(path, f"damaged .npy array file: {err}") from None
+    if arr.dtype.kind not in "biuf":
+        raise DataFileError(path, f"holds {arr.dtype} values, not a numeric array")
+    return arr
 
 
 def read_3dmm(path: Path, frames: int) -> np.ndarray:

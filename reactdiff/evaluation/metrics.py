@@ -3,6 +3,8 @@
 Each function reproduces the official challenge script (quirks included: each function's
 docstring names them) to round-off, accepts numpy arrays or torch tensors and returns a
 python float. Shapes: pred (N, S, T, 25), listener and speaker (N, T, 25), neighbours (N, N) 0/1.
+The single metrics trust their inputs; :func:`compute_all` validates them first and refuses a
+result that is not finite (see :func:`validate_metric_inputs` for the accepted domain).
 
 Speed comes from doing less work: CCC moments of all (sample, neighbour) pairs as matrix
 products, FRDiv/FRDvs from centred sums (no pairwise distances), a screened numba DTW for FRDist
@@ -12,6 +14,7 @@ computed once, and work chunked over speakers so memory stays bounded.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +25,7 @@ import torch
 
 from reactdiff.evaluation import dtw as _dtw
 from reactdiff.evaluation.inputs import (
+    MAX_ABS,
     MetricInputError,
     as_numpy,
     validate_metric_inputs,
@@ -31,6 +35,7 @@ from reactdiff.evaluation.tlcc import tlcc_offsets
 __all__ = [
     "METRIC_KEYS",
     "MetricInputError",
+    "MetricValueError",
     "compute_all",
     "fr_corr",
     "fr_dist",
@@ -45,6 +50,10 @@ __all__ = [
 METRIC_KEYS = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn", "FRSyn_all", "FRRea_emotion")
 _SPEAKER_CHUNK = 32  # speakers per chunk: bounds the float64 copies of pred
 _CCC_EPS = 1e-8
+
+
+class MetricValueError(ArithmeticError):
+    """A metric is NaN or infinite although its inputs passed validation: a bug, not bad input."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -360,9 +369,11 @@ def compute_all(
     """Validate the inputs, then compute every metric; keys are :data:`METRIC_KEYS`.
 
     FRSyn uses the first sample of each speaker (official script), FRSyn_all every sample.
+    Raises MetricInputError for an input outside the accepted domain, MetricValueError (a bug)
+    if a metric still comes out NaN or infinite.
     """
     validate_metric_inputs(pred, listener, speaker, neighbours)
-    return {
+    result = {
         "FRCorr": fr_corr(pred, listener, neighbours),
         "FRDist": fr_dist(pred, listener, neighbours, device=device, progress=progress),
         "FRDiv": fr_div(pred),
@@ -372,3 +383,15 @@ def compute_all(
         "FRSyn_all": fr_syn(pred, speaker, samples="all"),
         "FRRea_emotion": fr_rea_emotion(pred, listener),
     }
+    return _finite(result)
+
+
+def _finite(result: dict[str, float]) -> dict[str, float]:
+    """The results, once every one is finite: strict JSON (no NaN/Infinity) can hold them."""
+    bad = [f"{key} = {value}" for key, value in result.items() if not math.isfinite(value)]
+    if bad:
+        raise MetricValueError(
+            f"{', '.join(bad)}: not finite although the inputs passed validation "
+            f"(|value| <= {MAX_ABS:g}); a bug in the metric"
+        )
+    return result

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from reactdiff.config import TARGET_STREAMS
 from reactdiff.data.layout import mirrored, read_split_csv
 from reactdiff.errors import DataFileError
-from reactdiff.features.store import TARGET_STREAMS, FeatureStore, array_key
+from reactdiff.features.store import FeatureStore, array_key
 
 
 class PairFeatureDataset(Dataset):

@@ -22,11 +22,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from reactdiff.atomic import OutputFolderError
 from reactdiff.config import FeaturesParams
-from reactdiff.data.layout import SPLITS, ReactLayout, read_split_csv
+from reactdiff.data.layout import SPLITS, ReactLayout, check_clip_rel, clips_of, read_split_csv
 from reactdiff.errors import DataFileError, UserError
 from reactdiff.features.base import Extractor
-from reactdiff.features.store import Entry, FeatureStore, Manifest, array_key
+from reactdiff.features.store import MANIFEST, Entry, FeatureStore, Manifest, array_key
 from reactdiff.features.streams import build_extractors, resolve_streams
 
 FLUSH_SECONDS = 2.0
@@ -80,13 +81,15 @@ class ExtractionFailed(UserError):
 
 
 def split_clips(root: Path, splits_dir: Path | None = None) -> dict[str, list[str]]:
-    """Every clip of every split, from ``splits_dir/<split>.csv`` or else the root's CSVs."""
+    """Every clip of every split, from ``splits_dir/<split>.csv`` or else the root's CSVs.
+
+    Every CSV is read (and each path checked against the clip-path grammar) before anything
+    else, so a bad row stops the run before a clip's file is opened or the store touched."""
     layout = ReactLayout(Path(root))
     clips = {}
     for split in SPLITS:
         csv = splits_dir / f"{split}.csv" if splits_dir is not None else layout.split_csv(split)
-        pairs = read_split_csv(csv)
-        clips[split] = list(dict.fromkeys(r for p in pairs for r in (p.speaker, p.listener)))
+        clips[split] = clips_of(read_split_csv(csv))
     return clips
 
 
@@ -189,6 +192,16 @@ def _prune(store: FeatureStore, manifest: Manifest, expected: set[str]) -> int:
     return removed
 
 
+def _check_store_folder(out: Path) -> None:
+    """The store deletes files it does not list: a non-empty ``out`` without a manifest is
+    someone else's folder, refused untouched."""
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise OutputFolderError(
+            f"{out}: folder is not empty and is not a feature store (no {MANIFEST}); the store "
+            "deletes files it does not list, so give an empty or new folder"
+        )
+
+
 def extract_features(
     root: Path,
     out: Path,
@@ -203,6 +216,10 @@ def extract_features(
     """Bring the store at ``out`` up to date; bad input files are reported, not raised."""
     start = time.perf_counter()
     root, out = Path(root), Path(out)
+    for rels in clips.values():  # a path outside the root is refused before the store is read
+        for rel in rels:
+            check_clip_rel(rel)
+    _check_store_folder(out)
     streams = resolve_streams(params.streams if streams is None else streams)
     extractors = build_extractors(params, streams, frames, fps)
     layout, store = ReactLayout(root), FeatureStore(out)

@@ -25,8 +25,6 @@ from reactdiff.atomic import save_npy, write_json
 from reactdiff.config import FEATURE_STREAMS
 from reactdiff.errors import DataFileError
 
-TARGET_STREAMS = ("emotion", "3dmm")  # the training targets: always in the store
-
 MANIFEST = "manifest.json"
 
 

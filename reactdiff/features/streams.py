@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reactdiff.config import FEATURE_STREAMS, FeaturesParams
+from reactdiff.config import FEATURE_STREAMS, TARGET_STREAMS, FeaturesParams
 from reactdiff.errors import ConfigError
 from reactdiff.features.base import Extractor
-from reactdiff.features.store import TARGET_STREAMS
 
 
 def resolve_streams(requested: Iterable[str]) -> tuple[str, ...]:

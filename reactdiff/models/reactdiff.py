@@ -18,11 +18,19 @@ from torch import nn
 from reactdiff.atomic import atomic_path
 from reactdiff.diffusion.schedule import DDIMScheduler, SchedulerConfig
 from reactdiff.diffusion.windows import from_windows, to_windows
-from reactdiff.errors import DataFileError
 from reactdiff.models.denoiser import DenoiserConfig, LatentDiffusion
 from reactdiff.models.mmt import MMT, MMTConfig
 from reactdiff.models.postprocess import EmotionLayout, postprocess_emotion
+from reactdiff.models.serialization import load_state_file
 from reactdiff.models.standardize import LatentTransform, Standardizer
+
+MODEL_KEYS = (
+    "mmt_config",
+    "denoiser_config",
+    "scheduler_config",
+    "emotion_layout",
+    "state_dict",
+)
 
 
 class ReactDiff(nn.Module):
@@ -152,10 +160,7 @@ class ReactDiff(nn.Module):
     @staticmethod
     def load(path: Path | str) -> ReactDiff:
         """Rebuild from the file alone; a missing or unexpected tensor is an error."""
-        path = Path(path)
-        if not path.is_file():
-            raise DataFileError(path, "model file not found (run the train_ddim stage)")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_state_file(path, "ReactDiff model file", MODEL_KEYS)
         mmt = MMT(MMTConfig(**state["mmt_config"]))
         cfg = state["denoiser_config"]
         cfg["width_mults"] = tuple(cfg["width_mults"])

@@ -23,6 +23,7 @@ from reactdiff.stages.result import StageOptions, StageResult
 NAME = "data"
 SOURCE_FILE = "source.json"
 Options = StageOptions
+OWNER = "reactdiff data"  # data.root is replaced whole: only ever an earlier output of this
 
 
 def fingerprint(root: Path) -> dict:
@@ -47,7 +48,11 @@ def run(params: Params, options: Options) -> StageResult:
         spec = SynthSpec.from_params(params)
         run_params.update(dataclasses.asdict(spec), workers=params.data.synthetic.workers)
         write_drop(
-            params.data.root, spec, workers=params.data.synthetic.workers, progress=options.progress
+            params.data.root,
+            spec,
+            workers=params.data.synthetic.workers,
+            progress=options.progress,
+            owner=OWNER,
         )
         summary = {
             "source": "synthetic",
@@ -56,7 +61,7 @@ def run(params: Params, options: Options) -> StageResult:
         }
     else:
         summary = fingerprint(params.data.react_root)
-        with atomic_dir(params.data.root) as tmp:
+        with atomic_dir(params.data.root, owner=OWNER) as tmp:
             write_json(tmp / SOURCE_FILE, summary)
     summary["seconds"] = round(time.perf_counter() - start, 2)
     return StageResult(

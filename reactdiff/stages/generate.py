@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from reactdiff.atomic import atomic_path, save_npy
-from reactdiff.config import Params
+from reactdiff.config import TARGET_STREAMS, Params
 from reactdiff.data.format import (
     AU_SLICE,
     EXPR_SLICE,
@@ -29,7 +29,6 @@ from reactdiff.data.format import (
 from reactdiff.data.layout import ReactLayout
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.facial import TORCHSCRIPT_STREAMS
-from reactdiff.features.store import TARGET_STREAMS
 from reactdiff.features.streams import build_extractors
 from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.stages.result import StageOptions, StageResult
@@ -94,7 +93,7 @@ def clip_features(
 
 
 def load_model(model: str | Path) -> ReactDiff:
-    """A ReactDiff from its file (a registered one comes through ``Options.loaded``)."""
+    """A ReactDiff from its file (a registered version's file is downloaded by the caller)."""
     if not Path(model).is_file():
         raise DataFileError(model, "model not found (train it with `dvc repro train_ddim`)")
     return ReactDiff.load(model)
@@ -154,7 +153,6 @@ class Options(StageOptions):
     online: bool = False
     seed: int | None = None
     model: Path | None = None  # the model file [train_ddim.model_out]
-    loaded: ReactDiff | None = None  # or a model already loaded (from the MLflow registry)
 
 
 def run(params: Params, options: Options) -> StageResult:
@@ -163,7 +161,7 @@ def run(params: Params, options: Options) -> StageResult:
         raise ConfigError(
             "give the speaker's files (--speaker-audio ...) or --clip REL [--root DIR]"
         )
-    rd = options.loaded or load_model(options.model or params.train_ddim.model_out)
+    rd = load_model(options.model or params.train_ddim.model_out)
     streams = list(rd.streams)
     fmt = get_format(params.data.format)
     with tempfile.TemporaryDirectory(prefix="reactdiff-generate-") as tmp:

@@ -16,7 +16,7 @@ import numpy as np
 
 from reactdiff.atomic import atomic_dir, write_json
 from reactdiff.config import Params
-from reactdiff.data.layout import SPLITS, ReactLayout, session_of, write_split_csv
+from reactdiff.data.layout import SPLITS, ReactLayout, mirrored, session_of, write_split_csv
 from reactdiff.data.readers import load_npy
 from reactdiff.errors import DataFileError
 from reactdiff.stages.result import StageOptions, StageResult
@@ -29,14 +29,15 @@ def write_splits(root: Path, out: Path) -> dict:
     """Copy splits + matrices from ``root`` into ``out`` (atomically); return a summary."""
     layout = ReactLayout(Path(root))
     summary: dict = {}
-    with atomic_dir(out) as tmp:
-        for split in SPLITS:
-            pairs = layout.pairs(split)
+    # every CSV is read and its paths checked before ``out`` is touched
+    split_pairs = {split: layout.pairs(split) for split in SPLITS}
+    with atomic_dir(out, owner="reactdiff split") as tmp:
+        for split, pairs in split_pairs.items():
             write_split_csv(tmp / f"{split}.csv", pairs)
             with (tmp / f"samples_{split}.csv").open("w", newline="") as f:
                 w = csv.writer(f)
                 w.writerow(["sample", "speaker_path", "listener_path"])
-                for i, p in enumerate(layout.samples(split)):
+                for i, p in enumerate(mirrored(pairs)):
                     w.writerow([i, p.speaker, p.listener])
             sessions = {session_of(p.speaker) for p in pairs}
             info = {"pairs": len(pairs), "samples": 2 * len(pairs), "sessions": len(sessions)}

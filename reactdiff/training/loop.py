@@ -17,6 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm import tqdm
 
+from reactdiff.errors import ConfigError
 from reactdiff.training.checkpoint import (
     load_checkpoint,
     rng_state,
@@ -119,12 +120,12 @@ class Trainer:
 
     def load_state(self, state: dict[str, Any]) -> None:
         if (saved := {**state["loop"], "epochs": self.cfg.epochs}) != dataclasses.asdict(self.cfg):
-            raise ValueError(
+            raise ConfigError(
                 f"{self.checkpoint}: saved with other training params {saved}; "
                 "delete it or train without --resume"
             )
         if len(state["rng"]) != self.info.world:
-            raise ValueError(
+            raise ConfigError(
                 f"{self.checkpoint}: saved by {len(state['rng'])} processes, "
                 f"resumed with {self.info.world}"
             )

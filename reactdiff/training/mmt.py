@@ -20,8 +20,8 @@ from torch.utils.data import Dataset
 from reactdiff.atomic import write_json
 from reactdiff.config import MMTParams, Params
 from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM
-from reactdiff.errors import DataFileError
 from reactdiff.models.mmt import MMT, MMTConfig
+from reactdiff.models.serialization import load_state_file
 from reactdiff.models.standardize import Standardizer
 from reactdiff.training.ccc import ccc_per_dim
 from reactdiff.training.checkpoint import save_checkpoint
@@ -94,10 +94,7 @@ def save_mmt(path: Path, model: MMT, std3: Standardizer, history: list, streams:
 
 def load_mmt(path: Path | str) -> tuple[MMT, Standardizer]:
     """The trained (EMA) MMT and its 3DMM standardiser, in eval mode."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileError(path, "MMT model file not found (run the train_mmt stage)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_state_file(path, "MMT model file", ("config", "state_dict", "standardizer_3dmm"))
     model = MMT(MMTConfig(**state["config"]))
     model.load_state_dict(state["state_dict"])
     sd = state["standardizer_3dmm"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reactdiff.atomic import atomic_dir, write_json
+from reactdiff.atomic import atomic_dir, check_replaceable, write_json
 from reactdiff.config import ValidateParams
 from reactdiff.data.format import ReactFormat
 from reactdiff.data.layout import SPLITS
@@ -17,6 +17,7 @@ from reactdiff.validation.suites import Suite, all_suites
 from reactdiff.validation.tables import DropTables, build_tables
 
 SOURCE = "react_drop"  # the Data Docs' data source; each table is one of its assets
+OWNER = "reactdiff validate"  # the report folder is replaced whole: only ever its own
 
 
 @dataclass
@@ -81,12 +82,14 @@ def validate_drop(
     splits: tuple[str, ...] = SPLITS,
     progress: bool = True,
 ) -> ValidationReport:
-    """Validate a drop; the report directory is replaced atomically (summary + Data Docs)."""
+    """Validate a drop; the report directory is replaced atomically (summary + Data Docs), and
+    refused before the drop is read if it holds anything but an earlier report."""
     root, report_dir = Path(root), Path(report_dir)
+    check_replaceable(report_dir, OWNER)
     tables: DropTables = build_tables(root, splits, progress=progress)
     failures: list[Failure] = []
     suites: dict[str, dict] = {}
-    with atomic_dir(report_dir) as tmp:
+    with atomic_dir(report_dir, owner=OWNER) as tmp:
         ctx = gx_context(tmp / "data_docs")
         for suite in all_suites(fmt, params, tables.video_checked):
             df: pd.DataFrame = getattr(tables, suite.table)

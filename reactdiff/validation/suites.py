@@ -19,6 +19,7 @@ from reactdiff.data.format import (
     VA_SLICE,
     ReactFormat,
 )
+from reactdiff.data.layout import CLIP_PATH_SHAPES
 
 E = gx.expectations
 
@@ -135,11 +136,15 @@ def clip_files(f: ReactFormat, video: bool) -> Suite:
 def split_pairs() -> Suite:
     exps = (
         _check(
+            E.ExpectColumnValuesToBeInSet(column="path_ok", value_set=[True]),
+            f"not a REACT clip path ({CLIP_PATH_SHAPES}); the row's files were not opened",
+        ),
+        _check(
             E.ExpectColumnValuesToBeInSet(column="counterpart_ok", value_set=[True]),
             "speaker and listener are not the two sides of one session's clip",
         ),
     )
-    return Suite("split_pairs", "pairs", ("file", "speaker", "listener"), exps)
+    return Suite("split_pairs", "pairs", ("file", "problem", "speaker", "listener"), exps)
 
 
 def split_sessions() -> Suite:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from reactdiff.data.format import EMOTION_COLUMNS, EMOTION_DIM, EXPR_SLICE, read_emotion_table
-from reactdiff.data.layout import SPLITS, Pair, ReactLayout, session_of
+from reactdiff.data.layout import SPLITS, Pair, ReactLayout, SplitRow, clips_of, session_of
 from reactdiff.data.readers import count_video_frames, load_npy, read_audio
 from reactdiff.errors import DataFileError
 
@@ -32,12 +32,14 @@ FILE_COLUMNS = [
     "finite",
 ]
 
+PAIR_COLUMNS = ["file", "problem", "split", "speaker", "listener", "path_ok", "counterpart_ok"]
+
 
 @dataclass
 class DropTables:
     frames: pd.DataFrame  # one row per emotion frame: file, line, 25 columns, prob_sum
     files: pd.DataFrame  # one row per clip file: FILE_COLUMNS
-    pairs: pd.DataFrame  # one row per split CSV row: file, split, speaker, listener, counterpart_ok
+    pairs: pd.DataFrame  # one row per split CSV row: PAIR_COLUMNS
     sessions: pd.DataFrame  # one row per distinct (session, split)
     matrices: pd.DataFrame  # one row per neighbour matrix
     video_checked: bool
@@ -124,6 +126,22 @@ def _counterpart_ok(p: Pair) -> bool:
     return len(s) == len(l_) == 4 and s[:2] == l_[:2] and s[3] == l_[3] and s[2] != l_[2]
 
 
+def _pair_row(csv_path: Path, split: str, row: SplitRow) -> dict:
+    """A split CSV row for the pair suite. A row whose paths are not clip paths is shown by its
+    problem and its quoted text (it may hold any character) and gets no counterpart check: its
+    files are never opened, so the path failure is the only one it can have."""
+    p, bad = row.pair, bool(row.problem)
+    return {
+        "file": f"{csv_path} line {row.line}",
+        "problem": f"{row.problem}; row {row.text!r}" if bad else "",
+        "split": split,
+        "speaker": "" if bad else p.speaker,
+        "listener": "" if bad else p.listener,
+        "path_ok": not bad,
+        "counterpart_ok": None if bad else _counterpart_ok(p),
+    }
+
+
 def _matrix_row(layout: ReactLayout, split: str, n_pairs: int) -> tuple[dict, list[str]]:
     path = layout.neighbour_matrix(split)
     row = {
@@ -174,30 +192,22 @@ def build_tables(
     jobs = []
     for split in SPLITS:
         try:
-            pairs = layout.pairs(split)
+            csv_rows = layout.split_rows(split)
         except DataFileError as err:
             file_rows.append(_unreadable(err.path, "split_csv", split, err))
             continue
-        for i, p in enumerate(pairs):
-            pair_rows.append(
-                {
-                    "file": f"{layout.split_csv(split)} row {i}",
-                    "split": split,
-                    "speaker": p.speaker,
-                    "listener": p.listener,
-                    "counterpart_ok": _counterpart_ok(p),
-                }
-            )
+        pair_rows += [_pair_row(layout.split_csv(split), split, r) for r in csv_rows]
+        pairs = [r.pair for r in csv_rows if not r.problem]  # only these clips are opened
         session_rows += [
             {"session": s, "split": split}
-            for s in dict.fromkeys(session_of(r) for p in pairs for r in (p.speaker, p.listener))
+            for s in dict.fromkeys(session_of(r) for r in clips_of(pairs))
         ]
         if split != "train":
-            row, warn = _matrix_row(layout, split, len(pairs))
+            row, warn = _matrix_row(layout, split, len(csv_rows))
             matrix_rows.append(row)
             warnings += warn
         if split in splits:
-            jobs += [(split, rel) for rel in layout.clips(split)]
+            jobs += [(split, rel) for rel in clips_of(pairs)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(lambda j: _clip(layout, j[0], j[1], video), jobs)
         for rows, frames in tqdm(
@@ -210,9 +220,7 @@ def build_tables(
     return DropTables(
         frames=pd.concat(frame_tables, ignore_index=True) if frame_tables else empty_frames,
         files=pd.DataFrame(file_rows, columns=FILE_COLUMNS),
-        pairs=pd.DataFrame(
-            pair_rows, columns=["file", "split", "speaker", "listener", "counterpart_ok"]
-        ),
+        pairs=pd.DataFrame(pair_rows, columns=PAIR_COLUMNS),
         sessions=pd.DataFrame(session_rows, columns=["session", "split"]),
         matrices=pd.DataFrame(
             matrix_rows,

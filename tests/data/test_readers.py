@@ -1,6 +1,7 @@
 """The loader on a tiny hand-made REACT tree: both path styles, P1/P2, both 3DMM shapes,
 stereo wav, mp4 and PNG-folder video, and a clear error for each kind of bad file."""
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -8,11 +9,18 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from reactdiff.errors import DataFileError
-from reactdiff.data.layout import ReactLayout
 from reactdiff.data.format import EMOTION_COLUMNS, read_emotion
-from reactdiff.data.readers import count_video_frames, read_3dmm, read_audio, read_video
+from reactdiff.data.layout import ReactLayout
+from reactdiff.data.readers import (
+    PICKLE_REFUSED,
+    count_video_frames,
+    load_npy,
+    read_3dmm,
+    read_audio,
+    read_video,
+)
 from reactdiff.data.synthetic.face import encode_mp4
+from reactdiff.errors import DataFileError
 
 NOXI = ("NoXI/010_2016-03-25_Paris/Expert_video/1", "NoXI/010_2016-03-25_Paris/Novice_video/1")
 RECOLA = ("RECOLA/group-2/P41/1", "RECOLA/group-2/P42/1")
@@ -148,3 +156,66 @@ def test_corrupt_video_named(tmp_path):
     path.write_bytes(b"\x00" * 100)
     with pytest.raises(DataFileError, match=r"broken\.mp4: not a readable video"):
         count_video_frames(path)
+
+
+def _pickled_object_array(path: Path) -> Path:
+    np.save(path, np.array([{"coefficients": 1}, None], dtype=object), allow_pickle=True)
+    return path
+
+
+def _raw_pickle(path: Path) -> Path:
+    path.write_bytes(pickle.dumps(np.zeros((751, 58))))
+    return path
+
+
+def _text_file(path: Path) -> Path:
+    path.write_text("0.1,0.2,0.3\n0.4,0.5,0.6\n")
+    return path
+
+
+def _npz_archive(path: Path) -> Path:
+    np.savez(path.with_suffix(".npz"), a=np.zeros((751, 58)))
+    path.with_suffix(".npz").rename(path)
+    return path
+
+
+def _empty_file(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (_pickled_object_array, PICKLE_REFUSED),
+        (_raw_pickle, PICKLE_REFUSED),
+        (_text_file, "not an .npy array file"),
+        (_npz_archive, "an .npz (zip) archive, not an .npy array file"),
+        (_empty_file, "empty, not an .npy array file"),
+    ],
+)
+def test_npy_that_is_not_an_array_file_is_named_in_plain_words(tmp_path, make, problem):
+    path = make(tmp_path / "1.npy")
+    for read in (load_npy, lambda p: read_3dmm(p, 750)):
+        with pytest.raises(DataFileError) as err:
+            read(path)
+        assert str(err.value) == f"{path}: {problem}"
+        assert "allow_pickle" not in str(err.value)  # never a hint to load it unsafely
+
+
+def test_npy_of_strings_is_not_a_numeric_array(tmp_path):
+    path = tmp_path / "1.npy"
+    np.save(path, np.full((751, 58), "x"))
+    with pytest.raises(DataFileError, match=r"1\.npy: holds <U1 values, not a numeric array"):
+        read_3dmm(path, 750)
+
+
+@pytest.mark.parametrize(("bom", "newline"), [("\ufeff", "\r\n"), ("\ufeff", "\n"), ("", "\r\n")])
+def test_emotion_csv_with_bom_or_crlf_reads_like_a_plain_one(tmp_path, bom, newline):
+    values = _emotion(np.random.default_rng(2))
+    plain = tmp_path / "plain.csv"
+    _write_csv(plain, values)
+    other = tmp_path / "other.csv"
+    other.write_bytes((bom + newline.join(plain.read_text().splitlines()) + newline).encode())
+    assert other.read_bytes() != plain.read_bytes()
+    np.testing.assert_array_equal(read_emotion(other, F), read_emotion(plain, F))

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from reactdiff.data.appropriateness import neighbour_matrix
-from reactdiff.data.layout import SPLITS, ReactLayout, session_of
 from reactdiff.data.format import read_emotion
+from reactdiff.data.layout import SPLITS, ReactLayout, session_of
 from reactdiff.data.readers import audio_info, count_video_frames, load_npy, read_3dmm
 from reactdiff.data.synthetic.conversation import Style, simulate_clip
 from reactdiff.data.synthetic.drop import assign_splits, write_drop
+from reactdiff.errors import ConfigError
 from tests.helpers.params import tiny_spec
 
 
@@ -64,8 +65,15 @@ def test_assign_splits_every_split_nonempty():
     for n in (3, 5, 24):
         names = assign_splits(n, (0.6, 0.2, 0.2), seed=1)
         assert set(names) == {"train", "val", "test"}
-    with pytest.raises(ValueError, match="at least 3 sessions"):
+
+
+def test_assign_splits_bad_params_are_config_errors_naming_the_key():
+    with pytest.raises(ConfigError, match=r"data\.synthetic\.sessions: need at least 3 sessions"):
         assign_splits(2, (0.6, 0.2, 0.2), seed=1)
+    with pytest.raises(
+        ConfigError, match=r"data\.synthetic\.split_fractions: \[0\.1, 0\.45, 0\.45\] of 4"
+    ):
+        assign_splits(4, (0.1, 0.45, 0.45), seed=1)  # 2 val + 2 test leave no train session
 
 
 def test_neighbour_rule_marks_similar_speakers():

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from reactdiff.evaluation import metrics as m
+from reactdiff.evaluation.inputs import MAX_ABS
 from tests.evaluation import reference as ref
 
 RTOL = 1e-5
@@ -200,6 +201,43 @@ BAD = {
     "neighbours N": (lambda: _bad(neighbours=np.eye(4)), "neighbours", "N = 3"),
     "neighbours values": (lambda: _bad(neighbours=np.eye(3) * 2), "neighbours", "0/1"),
     "neighbours empty row": (lambda: _bad(neighbours=np.diag([1, 0, 1])), "neighbours", "row 1"),
+    "pred complex": (lambda: _bad(pred=_valid()["pred"] + 0j), "pred", "complex array"),
+    "pred bool": (lambda: _bad(pred=_valid()["pred"] > 0.5), "pred", "boolean array"),
+    "speaker string": (
+        lambda: _bad(speaker=np.full((3, 100, 25), "a")),
+        "speaker",
+        "string array",
+    ),
+    "listener object": (
+        lambda: _bad(listener=_valid()["listener"].astype(object)),
+        "listener",
+        "object array",
+    ),
+    "pred float32 1e30": (
+        lambda: _bad(pred=_valid()["pred"].astype(np.float32) * np.float32(1e30)),
+        "pred",
+        "|value| > 1e+06",
+    ),
+    "listener float64 1e300": (
+        lambda: _bad(listener=_valid()["listener"] + 1e300),
+        "listener",
+        "7500 value(s) with |value| > 1e+06",
+    ),
+    "speaker int64 min": (
+        lambda: _bad(speaker=np.full((3, 100, 25), np.iinfo(np.int64).min)),
+        "speaker",
+        "first -9223372036854775808",
+    ),
+    "neighbours complex": (
+        lambda: _bad(neighbours=np.eye(3, dtype=complex)),
+        "neighbours",
+        "complex array",
+    ),
+    "neighbours string": (
+        lambda: _bad(neighbours=np.eye(3).astype(str)),
+        "neighbours",
+        "string array",
+    ),
 }
 
 
@@ -220,4 +258,74 @@ def test_validation_accepts_valid_inputs() -> None:
 def test_compute_all_validates_first() -> None:
     c = _bad(pred=_valid()["pred"][..., :24])
     with pytest.raises(m.MetricInputError, match="pred"):
+        m.compute_all(c["pred"], c["listener"], c["speaker"], c["neighbours"])
+
+
+def _at_bound(c: dict[str, np.ndarray], dtype: type) -> dict[str, np.ndarray]:
+    """Every emotion value at -MAX_ABS or +MAX_ABS: the extreme of the accepted domain."""
+    out = dict(c)
+    for key in ("pred", "listener", "speaker"):
+        out[key] = np.where(c[key] > 0.5, MAX_ABS, -MAX_ABS).astype(dtype)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("build", [_valid, lambda: _adversarial(10)], ids=["random", "adversarial"])
+def test_inputs_at_the_bound_give_finite_metrics(build, dtype) -> None:
+    c = _at_bound(build(), dtype)
+    out = m.compute_all(c["pred"], c["listener"], c["speaker"], c["neighbours"])
+    assert all(np.isfinite(v) for v in out.values()), out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_bound_is_inclusive(dtype) -> None:
+    c = _at_bound(_valid(), dtype)
+    m.validate_metric_inputs(c["pred"], c["listener"], c["speaker"], c["neighbours"])
+    above = np.nextafter(dtype(MAX_ABS), dtype(np.inf)) if dtype != np.int64 else MAX_ABS + 1
+    c["speaker"][2, 99, 24] = above
+    with pytest.raises(m.MetricInputError, match=r"speaker: 1 value\(s\).*\(2, 99, 24\)"):
+        m.validate_metric_inputs(c["pred"], c["listener"], c["speaker"], c["neighbours"])
+
+
+def test_first_bad_value_is_located_across_chunks() -> None:
+    pred = np.zeros((70, 1, 100, 25), dtype=np.float32)
+    pred[66, 0, 3, 4] = -2e6
+    pred[69, 0, 0, 0] = 3e6
+    with pytest.raises(m.MetricInputError, match=r"2 value\(s\).*first -2000000\.0 at index "):
+        m.validate_metric_inputs(pred)
+    with pytest.raises(m.MetricInputError, match=r"\(66, 0, 3, 4\)"):
+        m.validate_metric_inputs(pred)
+
+
+def _as(c: dict[str, np.ndarray], dtype: type, neighbours: type) -> dict[str, object]:
+    out: dict[str, object] = {k: c[k].astype(dtype) for k in ("pred", "listener", "speaker")}
+    out["neighbours"] = c["neighbours"].astype(neighbours)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("dtype", "neighbours"),
+    [(np.int16, bool), (np.uint8, np.float32), (np.float16, np.int64)],
+)
+def test_integer_and_half_inputs_score_as_their_values(dtype, neighbours) -> None:
+    """Accepted dtypes are converted, never misread: the metrics of their float64 values."""
+    c = _valid()
+    c = {k: (np.round(np.abs(v) * 100) if k != "neighbours" else v) for k, v in c.items()}
+    got = m.compute_all(**_as(c, dtype, neighbours))
+    want = m.compute_all(**_as(_as(c, dtype, neighbours), np.float64, np.int64))
+    assert got == pytest.approx(want, rel=1e-6)
+
+
+def test_bfloat16_tensors_are_accepted() -> None:
+    c = {k: torch.from_numpy(v) for k, v in _valid().items()}
+    half = {k: v.to(torch.bfloat16) if k != "neighbours" else v for k, v in c.items()}
+    widened = {k: v.float() if k != "neighbours" else v for k, v in half.items()}
+    assert m.compute_all(**half) == pytest.approx(m.compute_all(**widened), rel=1e-12)
+
+
+def test_compute_all_refuses_a_non_finite_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unreachable inside the accepted domain; if a metric ever breaks, no NaN goes out."""
+    monkeypatch.setattr(m, "fr_rea_emotion", lambda pred, listener: float("nan"))
+    c = _valid()
+    with pytest.raises(m.MetricValueError, match="FRRea_emotion = nan"):
         m.compute_all(c["pred"], c["listener"], c["speaker"], c["neighbours"])

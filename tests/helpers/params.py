@@ -10,9 +10,7 @@ import copy
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from reactdiff.config import Params, parse_params
+from reactdiff.config import Params, parse_params, read_params_yaml
 from reactdiff.data.synthetic.drop import SynthSpec
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
@@ -20,7 +18,7 @@ PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 
 @cache
 def _raw() -> dict:
-    return yaml.safe_load(PARAMS_YAML.read_text())
+    return read_params_yaml(PARAMS_YAML)
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -165,7 +165,9 @@ def test_training_reduces_the_loss():
 
 def test_paper_scale_forward_and_backward_on_cpu():
     start = time.perf_counter()
-    params = params_with({"mmt": {"scale": "paper"}, "ddim": {"scale": "paper", "cfg_dropout": 0.1}})
+    params = params_with(
+        {"mmt": {"scale": "paper"}, "ddim": {"scale": "paper", "cfg_dropout": 0.1}}
+    )
     model = make_latent_diffusion(params.ddim, params.mmt.sizes)
     assert model.condition.proj.out_features == 1024
     x0 = torch.randn(2, 50, 128)

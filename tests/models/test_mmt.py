@@ -95,7 +95,8 @@ def test_paper_scale_forward_backward_on_cpu():
                 "scale": "paper",
                 "video_streams": ["au", "fe", "va"],
                 "audio_streams": ["wav2vec", "mfcc"],
-            }
+            },
+            "features": {"streams": ["au", "fe", "va", "wav2vec", "mfcc"]},
         }
     )
     model = MMT(mmt_config(params.mmt, params.benchmarks.paper_feature_dims))

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from reactdiff.atomic import OUTPUT_MARKER
 from reactdiff.data.layout import ReactLayout
 from reactdiff.errors import DataFileError
 from reactdiff.stages import data as data_stage
@@ -24,7 +25,7 @@ def test_external_source_is_fingerprinted_not_copied(tiny_drop, tmp_path):
     first = run_data_stage(params)
     written = json.loads((tmp_path / "raw" / SOURCE_FILE).read_text())
     assert written["source"] == str(tiny_drop.resolve()) and written["files"] > 40
-    assert [p.name for p in (tmp_path / "raw").iterdir()] == [SOURCE_FILE]
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == [OUTPUT_MARKER, SOURCE_FILE]
     wav = next(tiny_drop.rglob("*.wav"))
     os.utime(wav, ns=(0, 0))  # any change to the real drop changes the fingerprint
     assert run_data_stage(params)["fingerprint"] != first["fingerprint"]

@@ -97,25 +97,47 @@ def test_missing_model_is_a_clear_error(setup, tmp_path):
 
 
 def test_generate_with_a_registered_model(setup, tiny_drop_master, tmp_path, mlflow_store):
-    """`--model models:/reactdiff/1` loads through the MLflow registry; an unknown one exits 2."""
+    """`--model models:/reactdiff/1` and `@champion` load the version's model file from the
+    registry; an unknown version or alias exits 2 listing what there is."""
     import mlflow
 
     from reactdiff.models.reactdiff import ReactDiff
     from reactdiff.tracking import log_registered_model
 
     params, model, rel = setup
+    common = ["--clip", rel, "--root", str(tiny_drop_master), "--samples", "2", "--params", params]
+    out = tmp_path / "out"
+
+    def generate(uri: str):
+        return CliRunner().invoke(app, ["generate", *common, "--out", str(out), "--model", uri])
+
+    empty = generate("models:/reactdiff@champion")
+    assert empty.exit_code == 2, empty.output
+    assert "error: models:/reactdiff@champion: no registered model 'reactdiff'" in empty.output
+
     mlflow.set_tracking_uri(mlflow_store)
     mlflow.set_experiment("generate-test")  # not an earlier test's experiment id (cached)
     with mlflow.start_run():
         log_registered_model(ReactDiff.load(model), "reactdiff", "reactdiff", Path(model), [])
-    common = ["--clip", rel, "--root", str(tiny_drop_master), "--samples", "2", "--params", params]
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        app, ["generate", *common, "--out", str(out), "--model", "models:/reactdiff/1"]
-    )
+    result = generate("models:/reactdiff/1")
     assert result.exit_code == 0, result.output
     _check_outputs(out, 2)
-    unknown = CliRunner().invoke(
-        app, ["generate", *common, "--out", str(out), "--model", "models:/reactdiff/7"]
+
+    unknown = generate("models:/reactdiff/7")
+    assert unknown.exit_code == 2 and "models:/reactdiff/7: reactdiff has no version 7" in (
+        unknown.output
     )
-    assert unknown.exit_code == 2 and "error: models:/reactdiff/7:" in unknown.output
+    no_alias = generate("models:/reactdiff@champion")
+    assert no_alias.exit_code == 2 and "reactdiff has no aliases (versions [1])" in no_alias.output
+    mlflow.MlflowClient().set_registered_model_alias("reactdiff", "champion", "1")
+    assert generate("models:/reactdiff@champion").exit_code == 0
+
+
+def test_a_model_that_is_not_a_model_file_is_named(setup, tmp_path):
+    params, _, rel = setup
+    csv = tmp_path / "reaction_00.csv"
+    csv.write_text("AU1,AU2\n0,1\n")
+    args = ["generate", "--clip", rel, "--out", str(tmp_path / "o"), "--params", params]
+    result = CliRunner().invoke(app, [*args, "--model", str(csv)])
+    assert result.exit_code == 2, result.output
+    assert f"{csv}: cannot load as a ReactDiff model file: not a PyTorch file" in result.output

@@ -26,6 +26,7 @@ from reactdiff.data.layout import SPLITS, Pair, ReactLayout, write_split_csv
 from reactdiff.data.synthetic.audio import render_audio
 from reactdiff.data.synthetic.conversation import Style, simulate_clip
 from reactdiff.data.synthetic.face import draw_faces, encode_mp4
+from reactdiff.errors import ConfigError
 
 RECOLA_GROUPS = (("P25", "P26"), ("P41", "P42"), ("P45", "P46"))
 NOXI_CITIES = ("Paris", "Nottingham", "Augsburg")
@@ -79,14 +80,21 @@ def session_sides(index: int, n_sessions: int) -> tuple[str, str]:
 
 
 def assign_splits(n_sessions: int, fractions: tuple[float, float, float], seed: int) -> list[str]:
-    """Split name of each session: a seeded shuffle, every split non-empty."""
+    """Split name of each session: a seeded shuffle, every split non-empty. Both inputs are
+    ``data.synthetic`` params, so a value that leaves a split empty is a ConfigError."""
     if n_sessions < 3:
-        raise ValueError(f"need at least 3 sessions for train/val/test, got {n_sessions}")
+        raise ConfigError(
+            f"data.synthetic.sessions: need at least 3 sessions for train/val/test, "
+            f"got {n_sessions}"
+        )
     n_val = max(1, round(fractions[1] * n_sessions))
     n_test = max(1, round(fractions[2] * n_sessions))
     n_train = n_sessions - n_val - n_test
     if n_train < 1:
-        raise ValueError(f"{n_sessions} sessions leave none for train with fractions {fractions}")
+        raise ConfigError(
+            f"data.synthetic.split_fractions: {list(fractions)} of {n_sessions} sessions "
+            f"(data.synthetic.sessions) leave none for train"
+        )
     order = np.random.default_rng([seed, 1_000_003]).permutation(n_sessions)
     names = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
     out = [""] * n_sessions
@@ -127,11 +135,20 @@ def _write_session(
     return out
 
 
-def write_drop(out: Path | str, spec: SynthSpec, workers: int = 1, progress: bool = True) -> Path:
-    """Generate the drop into ``out`` atomically (a killed run leaves the old ``out`` intact)."""
+def write_drop(
+    out: Path | str,
+    spec: SynthSpec,
+    workers: int = 1,
+    progress: bool = True,
+    owner: str = "reactdiff synth",
+) -> Path:
+    """Generate the drop into ``out`` atomically (a killed run leaves the old ``out`` intact).
+
+    ``out`` is replaced whole, so it must be absent, empty or an earlier output of ``owner``
+    (the command writing it)."""
     out = Path(out)
     splits = assign_splits(spec.sessions, spec.split_fractions, spec.seed)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, owner=owner) as tmp:
         jobs = [(tmp, spec, i, splits[i]) for i in range(spec.sessions)]
         bar = tqdm(total=spec.sessions, desc="synth sessions", unit="session", disable=not progress)
         if workers > 1:

@@ -1,0 +1,49 @@
+"""Loading a ``.pt`` file without trusting it.
+
+A ``.pt`` file is a pickle, and a crafted pickle runs code when it is loaded. Every file this
+project reads back (models, training checkpoints) is therefore loaded with
+``weights_only=True``: tensors and plain containers only. What the project saves fits that
+(configs are saved as dicts, the numpy RNG state as a tensor), so nothing needs allow-listing.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reactdiff.errors import DataFileError
+
+
+def load_state_file(path: Path | str, what: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The dict saved in ``path``; ``what`` names the kind of file in the errors, ``keys`` are
+    the entries it must have. Anything else than tensors and plain data is refused, unrun."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(path, f"{what} not found")
+    if not zipfile.is_zipfile(path):  # what torch.save writes
+        raise DataFileError(path, f"cannot load as a {what}: not a PyTorch file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        blocked = [line for line in str(err).splitlines() if "GLOBAL" in line or "global" in line]
+        detail = f" ({blocked[0].strip()})" if blocked else ""
+        raise DataFileError(
+            path,
+            f"cannot load as a {what}: it holds Python objects, not only tensors and plain data "
+            f"(refused: loading it could run code){detail}",
+        ) from None
+    except Exception as err:  # any failure to parse an untrusted file is the file's fault
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise DataFileError(
+            path, f"cannot load as a {what}: not a PyTorch file ({first})"
+        ) from None
+    if not isinstance(state, dict):
+        raise DataFileError(path, f"not a {what}: holds a {type(state).__name__}, not a dict")
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise DataFileError(path, f"not a {what}: missing {', '.join(missing)}")
+    return state
