@@ -25,6 +25,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from reactdiff.processes import pid_alive
+
 STATE_DIR = Path(".prefect-local")
 POOLS = ("cpu", "gpu")
 HEALTH_TIMEOUT_S = 90.0
@@ -49,7 +51,7 @@ def _start(name: str, cmd: list[str], state: Path, env: dict[str, str]) -> subpr
     """Start a long-running process in its own session (so `down` can stop its children too),
     logging to ``state/<name>.log`` and recording its pid in ``state/<name>.pid``."""
     pid_file = state / f"{name}.pid"
-    if pid_file.exists() and _alive(int(pid_file.read_text())):
+    if pid_file.exists() and pid_alive(int(pid_file.read_text())):
         raise RuntimeError(f"{name} is already running (pid {pid_file.read_text()}); run `down`")
     with open(state / f"{name}.log", "ab") as log:
         proc = subprocess.Popen(
@@ -57,14 +59,6 @@ def _start(name: str, cmd: list[str], state: Path, env: dict[str, str]) -> subpr
         )
     pid_file.write_text(str(proc.pid))
     return proc
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
@@ -119,7 +113,7 @@ def down(state: Path = STATE_DIR) -> list[str]:
     stopped = []
     for pid_file in sorted(state.glob("*.pid"), key=lambda p: p.stem == "server"):
         pid = int(pid_file.read_text())
-        if _alive(pid):
+        if pid_alive(pid):
             _stop_group(pid)
             stopped.append(pid_file.stem)
         pid_file.unlink()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shlex
-import signal
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -40,6 +39,7 @@ from flows.dvc import (
 )
 from flows.local import temporary_server
 from reactdiff.config import PARAMS_FILE, load_params
+from reactdiff.processes import INTERRUPTED, stop_on_sigterm
 from reactdiff.tracking import (
     close_stale_runs,
     end_status,
@@ -211,9 +211,6 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
-INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
-
-
 @contextlib.contextmanager
 def prefect_api() -> Iterator[None]:
     """The Prefect API the flow reports to: PREFECT_API_URL when set (a server of the user's),
@@ -223,10 +220,6 @@ def prefect_api() -> Iterator[None]:
         return
     with temporary_server() as url, temporary_settings({PREFECT_API_URL: url}):
         yield
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data-source", metavar="PATH", help="set data.source (a REACT root)")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)  # stop as Ctrl-C does
+    stop_on_sigterm()
     try:  # before Prefect starts its temporary server (10 s) only to find a typo
         select_stages(pipeline_stages(Path.cwd()), args.stages)
     except (OSError, ValueError) as err:

@@ -10,7 +10,6 @@ a bad file or input) prints one message naming it and exits 2; a data-quality fa
 from __future__ import annotations
 
 import functools
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +19,7 @@ import typer
 
 from reactdiff.config import PARAMS_FILE, Params, load_params
 from reactdiff.errors import DataQualityError, InputError, UserError
+from reactdiff.processes import INTERRUPTED, stop_on_sigterm
 
 app = typer.Typer(
     help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
@@ -53,13 +53,6 @@ def handle_errors(fn):
             raise typer.Exit(INTERRUPTED) from None
 
     return wrapper
-
-
-INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
-
-
-def _interrupt(signum: int, frame) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _print(result) -> None:
@@ -321,9 +314,7 @@ def generate(
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    # SIGTERM (a job scheduler, `kill`) stops a command as Ctrl-C does: its MLflow run is
-    # marked KILLED and its atomic writes are abandoned, never half done.
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     app(prog_name="reactdiff")
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
+
+INTERRUPTED = 130  # the shell's exit code for a command stopped by Ctrl-C
 
 
 def this_host() -> str:
@@ -25,3 +28,13 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (a job scheduler, `kill`) stop this process as Ctrl-C does: a
+    KeyboardInterrupt, so runs are marked KILLED and atomic writes abandoned, never half done."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)

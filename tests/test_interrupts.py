@@ -19,9 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 # A tracked stage that blocks until it is signalled, wired as `reactdiff` wires its commands.
 SLEEPY_STAGE = textwrap.dedent(
     """
-    import signal, sys, time
+    import sys, time
     import typer
     from reactdiff import cli
+    from reactdiff.processes import stop_on_sigterm
     from reactdiff.stages.result import StageOptions
     from reactdiff.tracking import stage_run
     from tests.helpers.params import params_with
@@ -33,7 +34,7 @@ SLEEPY_STAGE = textwrap.dedent(
     def command():
         stage_run("sleepy", sleepy, params_with({}), StageOptions())
 
-    signal.signal(signal.SIGTERM, cli._interrupt)
+    stop_on_sigterm()
     try:
         command()
     except typer.Exit as done:
