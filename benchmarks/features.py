@@ -102,7 +102,7 @@ def mfcc_one_clip(root: Path, fp: FeaturesParams, frames: int, fps: int, reps: i
     layout = ReactLayout(root)
     wav = layout.clip_path("train", layout.clips("train")[0], "audio")
     ex = MfccExtractor(fp.mfcc, frames, fps)
-    wave = read_audio_at(wav, fp.mfcc.sample_rate)
+    wave = read_audio_at(wav, ex.rate)
 
     def median_ms(fn) -> float:
         fn()
@@ -114,9 +114,9 @@ def mfcc_one_clip(root: Path, fp: FeaturesParams, frames: int, fps: int, reps: i
         return 1000 * statistics.median(times)
 
     return {
-        "transform_ms": median_ms(lambda: ex.compute(wave)),
+        "transform_ms": median_ms(lambda: ex.compute(wave, frames)),
         "read_resample_transform_ms": median_ms(
-            lambda: ex.compute(read_audio_at(wav, fp.mfcc.sample_rate))
+            lambda: ex.compute(read_audio_at(wav, ex.rate), frames)
         ),
     }
 
@@ -133,7 +133,7 @@ def stream_child(cfg: dict) -> dict:
     streams = cfg["streams"]
     ex = next(
         e
-        for e in build_extractors(fp, streams, cfg["frames"], cfg["fps"])
+        for e in build_extractors(fp, streams, get_format(cfg["format"]))
         if set(e.streams) & set(streams)
     )
     todo = [(s, r) for s, rels in split_clips(root).items() for r in rels][: cfg["clips"]]
@@ -160,8 +160,7 @@ def stage_child(cfg: dict) -> dict:
             Path(tmp),
             clips,
             fp,
-            cfg["frames"],
-            cfg["fps"],
+            cfg["format"],
             workers=cfg["workers"],
             progress=False,
         )
@@ -235,7 +234,7 @@ def main() -> None:
             facial.update(backend="torchscript", **{k: str(v) for k, v in paths.items()})
             groups.append(["va", "au", "fe"])
         cfg_params = {**fp.model_dump(mode="json"), "wav2vec": w2v, "facial": facial}
-        base = {"root": str(root), "frames": frames, "fps": fps, "params": cfg_params}
+        base = {"root": str(root), "format": fmt.name, "params": cfg_params}
 
         print(f"\n{'stream':<10} {'clips':>5} {'seconds':>8} {'clips/s':>8} {'peak RSS MB':>12}")
         for streams in groups:

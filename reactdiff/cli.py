@@ -13,7 +13,7 @@ import functools
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -22,7 +22,11 @@ from reactdiff.errors import DataQualityError, InputError, UserError
 from reactdiff.processes import INTERRUPTED, stop_on_sigterm
 
 app = typer.Typer(
-    help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+    help=__doc__,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts say [param.key] for defaults: plain text, not markup
 )
 
 ParamsOpt = Annotated[Path, typer.Option("--params", help="params.yaml to read")]
@@ -82,25 +86,59 @@ def synth(
             "output; any other non-empty folder is refused"
         ),
     ],
-    sessions: Annotated[int, typer.Option(min=3, help="dyadic sessions")] = 24,
-    clips_per_session: Annotated[int, typer.Option(min=1, help="30 s clips per session")] = 8,
+    fmt: Annotated[
+        Literal["react2024", "react2025"] | None,
+        typer.Option(
+            "--format",
+            help="react2024: NoXI/RECOLA-style sessions of 30 s clips at 25 fps "
+            "(data.synthetic); react2025: MARS-style dyads x session topics, clips of varied "
+            "length at 30 fps (data.synthetic.react2025). Default: data.format, react2024 if auto",
+        ),
+    ] = None,
+    sessions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="react2024: dyadic sessions (at least 3); react2025: session topics every "
+            "dyad records (default: data.synthetic.sessions or data.synthetic.react2025.sessions)",
+        ),
+    ] = None,
+    clips_per_session: Annotated[
+        int | None,
+        typer.Option(min=1, help="react2024 only: 30 s clips per session (default: params)"),
+    ] = None,
+    dyads: Annotated[
+        int | None,
+        typer.Option(min=3, help="react2025 only: speaker-listener pairs (default: params)"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="same seed, same bytes")] = 42,
     video: Annotated[bool, typer.Option("--video/--no-video", help="write mp4 faces")] = True,
     workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 2,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Generate a synthetic drop in the REACT 2024 layout (other values from params.yaml)."""
+    """Generate a synthetic drop in the REACT 2024 or REACT 2025 (MARS) layout (--format; other
+    values from params.yaml)."""
+    from reactdiff.errors import ConfigError
+
+    params = load_params(params_file)
+    fmt = fmt or (params.data.format if params.data.format != "auto" else "react2024")
+    counts = {"sessions": sessions, "clips_per_session": clips_per_session, "dyads": dyads}
+    counts = {k: v for k, v in counts.items() if v is not None}  # the rest from params.yaml
+    foreign = "dyads" if fmt == "react2024" else "clips_per_session"
+    if foreign in counts:
+        raise ConfigError(f"--{foreign.replace('_', '-')}: not an option of --format {fmt}")
+    if fmt == "react2025":
+        from reactdiff.data.synthetic.mars import MarsSynthSpec, write_mars_drop
+
+        mars = MarsSynthSpec.from_params(params, seed=seed, video=video, **counts)
+        write_mars_drop(out, mars, workers=workers)
+        typer.echo(f"wrote {mars.dyads} dyads x {mars.sessions} sessions (react2025) to {out}")
+        return
     from reactdiff.data.synthetic.drop import SynthSpec, write_drop
 
-    spec = SynthSpec.from_params(
-        load_params(params_file),
-        sessions=sessions,
-        clips_per_session=clips_per_session,
-        seed=seed,
-        video=video,
-    )
+    spec = SynthSpec.from_params(params, seed=seed, video=video, **counts)
     write_drop(out, spec, workers=workers)
-    typer.echo(f"wrote {sessions} sessions x {clips_per_session} clips to {out}")
+    typer.echo(f"wrote {spec.sessions} sessions x {spec.clips_per_session} clips to {out}")
 
 
 @app.command()
@@ -271,7 +309,11 @@ def generate(
         Path | None, typer.Option(help="speaker mp4 (torchscript streams)")
     ] = None,
     speaker_emotion: Annotated[
-        Path | None, typer.Option(help="speaker Emotion CSV (annotations)")
+        Path | None,
+        typer.Option(
+            help="speaker Emotion CSV, or facial-attributes .npy for react2025 (annotations; "
+            "react2025 always: its rows are the clip's frames)"
+        ),
     ] = None,
     speaker_3dmm: Annotated[
         Path | None, typer.Option(help="speaker 3DMM .npy (annotations)")
@@ -289,9 +331,11 @@ def generate(
     ] = None,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Generate listener reactions to one speaker clip: Emotion CSVs, 3DMM .npy files and a plot.
+    """Generate listener reactions to one speaker clip of any length: emotion files of the data
+    format (react2024 Emotion CSVs, react2025 facial-attributes .npy), 3DMM .npy files and a plot.
 
-    Sampling (steps, eta, guidance) follows the `sampling` group of params.yaml."""
+    Sampling (steps, eta, guidance) follows the `sampling` group of params.yaml; a clip longer
+    than evaluate.chunk_frames is generated in chunks of that length."""
     from reactdiff.stages import generate as stage
 
     params = load_params(params_file)

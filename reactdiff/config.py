@@ -61,6 +61,24 @@ class BaseParams(_Strict):
     seed: int
 
 
+class SyntheticMarsParams(_Strict):
+    """How a synthetic REACT 2025 (MARS) drop is drawn: dyads split between train/val/test,
+    each dyad recording every session (topic), clip lengths drawn per clip."""
+
+    dyads: Annotated[int, Field(ge=3)]
+    sessions: PositiveInt
+    min_seconds: Annotated[float, Field(ge=4)]
+    max_seconds: Annotated[float, Field(gt=0)]
+
+    @field_validator("max_seconds")
+    @classmethod
+    def _range(cls, v: float, info) -> float:
+        low = info.data.get("min_seconds")
+        if low is not None and v < low:
+            raise ValueError(f"below min_seconds {low}")
+        return v
+
+
 class SyntheticParams(_Strict):
     sessions: Annotated[int, Field(ge=3)]
     clips_per_session: PositiveInt
@@ -69,6 +87,8 @@ class SyntheticParams(_Strict):
     workers: PositiveInt
     split_fractions: Annotated[tuple[float, float, float], FROM_LIST]
     neighbour_threshold: Annotated[float, Field(gt=0, lt=1)]
+
+    react2025: SyntheticMarsParams
 
     @field_validator("split_fractions")
     @classmethod
@@ -80,7 +100,8 @@ class SyntheticParams(_Strict):
 
 class DataParams(_Strict):
     source: str  # "synthetic", or the path of a real root
-    format: Literal["react2024"]  # the release's layout and timing (reactdiff.data.format)
+    # the release's layout and timing (reactdiff.data.format); auto: detected from a real root
+    format: Literal["react2024", "react2025", "auto"]
     root: YamlPath
     synthetic: SyntheticParams
 
@@ -111,11 +132,11 @@ Device = Literal["auto", "cpu", "cuda"]
 
 
 class MfccParams(_Strict):
+    """Window and hop are one video frame of the data format (reactdiff.features.audio)."""
+
     sample_rate: PositiveInt
     n_mfcc: PositiveInt
     n_mels: PositiveInt
-    window_ms: PositiveInt
-    hop_ms: PositiveInt
 
     @field_validator("n_mels")
     @classmethod
@@ -212,6 +233,10 @@ class TrainParams(_Strict):
     registered_name: str  # the MLflow registered model
 
 
+class MMTTrainParams(TrainParams):
+    clip_frames: PositiveInt  # frames per training sequence, cropped from longer clips
+
+
 class MMTParams(_Scaled):
     scales: dict[str, ModelScale]
     scale: str
@@ -300,6 +325,11 @@ class EvaluateParams(_Strict):
     metrics_file: YamlPath
     report_file: YamlPath
     plot_file: YamlPath
+    # the REACT 2025 protocol (reactdiff.evaluation.session_protocol); REACT 2024 ignores these
+    gt_samples: PositiveInt  # ground truths drawn per item from its session, besides its own
+    chunk_frames: Annotated[int, Field(ge=100)]  # items are generated and scored in chunks
+    alignment: Literal["crop", "torchscript"]  # how ground truths of other lengths are aligned
+    post_processor: YamlPath | None  # the TorchScript aligner, for alignment: torchscript
 
     _once = field_validator("methods")(_no_repeats)
     _some = field_validator("methods")(_not_empty)
@@ -325,7 +355,7 @@ class Params(_Strict):
     mmt: MMTParams
     ddim: DDIMParams
     sampling: SamplingParams
-    train_mmt: TrainParams
+    train_mmt: MMTTrainParams
     train_ddim: TrainParams
     evaluate: EvaluateParams
     tracking: TrackingParams
@@ -346,6 +376,18 @@ class Params(_Strict):
 
 
 def _disagreements(p: Params) -> Iterator[str]:
+    if p.data.is_synthetic and p.data.format == "auto":
+        yield (
+            "data.format: auto detects the layout of a real root, but data.source is synthetic: "
+            "say which layout to generate (react2024 or react2025)"
+        )
+    ev = p.evaluate
+    if (ev.alignment == "torchscript") != (ev.post_processor is not None):
+        yield (
+            "evaluate.post_processor: set it (a TorchScript file) exactly when "
+            f"evaluate.alignment is torchscript (alignment {ev.alignment!r}, post_processor "
+            f"{ev.post_processor})"
+        )
     if p.sampling.steps > p.ddim.num_train_timesteps:
         yield (
             f"sampling.steps {p.sampling.steps} exceeds "
@@ -361,6 +403,20 @@ def _disagreements(p: Params) -> Iterator[str]:
                 f"mmt.{key}: {missing} not in the feature store, which holds features.streams "
                 f"and the targets {list(stored)} (got {list(streams)})"
             )
+    sizes = p.mmt.sizes
+    for what, frames in (
+        ("train_mmt.clip_frames", p.train_mmt.clip_frames),
+        ("evaluate.chunk_frames", p.evaluate.chunk_frames),
+    ):
+        spans = {"window_size": sizes.window_size}
+        if 0 < sizes.decoder_window < frames:  # a shorter sequence is decoded in one window
+            spans["decoder_window"] = sizes.decoder_window
+        for key, span in spans.items():
+            if frames % span:
+                yield (
+                    f"{what} {frames} is not a multiple of mmt.scales.{p.mmt.scale}.{key} "
+                    f"{span} (the model attends in whole windows of it)"
+                )
     levels = len(p.ddim.sizes.width_mults)
     latent = p.mmt.sizes.latent_dim
     if latent % 2 ** (levels - 1):

@@ -54,8 +54,7 @@ def tiny_store_master(tiny_drop_master, tmp_path_factory) -> Path:
         out,
         split_clips(tiny_drop_master),
         repo_params().features,
-        750,
-        25,
+        "react2024",
         workers=1,
         progress=False,
     )
@@ -140,3 +139,26 @@ def mlflow_store(tmp_path, monkeypatch) -> str:
     uri = private_store(tmp_path / "mlflow", EXPERIMENTS)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
+
+
+@pytest.fixture(scope="session")
+def mars_master(tmp_path_factory) -> Path:
+    """A hand-made REACT 2025 tree (tests/helpers/mars.py) with its splits (``splits/``) and
+    mfcc + emotion + 3dmm store (``store/``) next to it (``root/``). Never modify: copy it."""
+    from reactdiff.data.mars import MarsLayout
+    from reactdiff.features.extract import extract_features, split_clips
+    from reactdiff.stages.split import write_splits
+    from tests.helpers.mars import write_mars_tree
+
+    base = tmp_path_factory.mktemp("mars")
+    layout = MarsLayout(write_mars_tree(base / "root"))
+    write_splits(layout, base / "splits")
+    extract_features(
+        layout,
+        base / "store",
+        split_clips(layout),
+        repo_params().features,
+        workers=1,
+        progress=False,
+    )
+    return base

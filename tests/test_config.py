@@ -114,7 +114,13 @@ def test_unknown_device_is_named(key):
         ({"evaluate": {"methods": ["GT", "B_Mime", "GT"]}}, "evaluate.methods: listed more than"),
         ({"evaluate": {"methods": []}}, "evaluate.methods: empty"),
         # the data format: a name in data.format, no longer a group of its own
-        ({"data": {"format": "react2025"}}, "data.format: Input should be 'react2024'"),
+        ({"data": {"format": "react2026"}}, "data.format: Input should be 'react2024'"),
+        ({"data": {"format": "auto"}}, "data.format: auto detects the layout of a real root"),
+        (
+            {"train_mmt": {"clip_frames": 800}},
+            "train_mmt.clip_frames 800 is not a multiple of mmt.scales.demo.decoder_window 150",
+        ),
+        ({"evaluate": {"alignment": "torchscript"}}, "evaluate.post_processor: set it"),
         ({"format": {"frames": 800, "clip_frames": 751}}, "format: unknown key"),
     ],
 )
@@ -213,3 +219,13 @@ def test_every_rule_across_groups_is_reported_at_once():
     assert lines[1].startswith("  mmt.audio_streams: ['wav2vec'] not in the feature store")
     assert lines[2].startswith("  mmt.scales.demo.latent_dim: not divisible by 4")
     assert len(lines) == 3
+
+
+def test_data_format_names_the_known_formats():
+    """config cannot import reactdiff.data: the two lists of format names must agree."""
+    from typing import get_args
+
+    from reactdiff.config import DataParams
+    from reactdiff.data.format import FORMATS
+
+    assert set(get_args(DataParams.model_fields["format"].annotation)) == {*FORMATS, "auto"}

@@ -1,4 +1,4 @@
-"""Emotion sequences of a split in the challenge's mirrored sample order.
+"""Emotion sequences of a split in the challenge's mirrored sample order, or of whole clips.
 
 Each clip is read once, then indexed for both roles: sample k's speaker and listener are the
 two sides of row k (rows as given, then mirrored). This is what evaluation works on.
@@ -13,6 +13,7 @@ import numpy as np
 
 from reactdiff.data.format import read_emotion
 from reactdiff.data.layout import Pair, ReactLayout, mirrored, read_split_csv
+from reactdiff.data.layouts import Layout
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,15 @@ class SplitEmotions:
     listener: np.ndarray  # (N, T, 25) float32
 
 
-def clip_emotions(layout: ReactLayout, split: str, rels: list[str], frames: int) -> np.ndarray:
+def clip_emotions(layout: Layout, split: str, rels: list[str], frames: int) -> np.ndarray:
     """(len(rels), frames, 25) float32, one read per clip."""
     return np.stack([read_emotion(layout.clip_path(split, rel, "emotion"), frames) for rel in rels])
+
+
+def whole_clip_emotions(layout: Layout, split: str, rels: list[str]) -> dict[str, np.ndarray]:
+    """Every clip's whole emotion sequence (T_i, 25) float32, by rel path: clips of a format
+    without a fixed length."""
+    return {rel: read_emotion(layout.clip_path(split, rel, "emotion")) for rel in rels}
 
 
 def load_split_emotions(

@@ -50,18 +50,44 @@ class ReactFormat:
 
     name: str
     fps: int  # video frames per second; every per-frame stream is aligned to it
-    clip_frames: int  # frames stored per clip
-    frames: int  # frames per clip used for training and evaluation
-    audio_rate: int  # sample rate of the release's wav files
-    min_audio_seconds: float  # a clip's audio is at least this long
+    clip_frames: int | None  # frames stored per clip; None: every clip has its own length
+    frames: int  # training and scoring length: the whole clip (2024) or a chunk of it (2025)
+    audio_rate: int  # sample rate of the release's wav files (the synthetic drops use it)
+    min_audio_seconds: float  # a fixed-length clip's audio is at least this long
+    audio_slack_frames: int  # a clip's audio may end this many frames before its last frame
+
+    @property
+    def variable_length(self) -> bool:
+        return self.clip_frames is None
+
+    def seconds(self, frames: int) -> float:
+        return frames / self.fps
 
 
 # REACT 2024 (NoXI + RECOLA): 30 s clips at 25 fps, stored with one extra frame (751); the
 # challenge trains and evaluates on the first 750. Audio is 44.1 kHz.
 REACT2024 = ReactFormat(
-    name="react2024", fps=25, clip_frames=751, frames=750, audio_rate=44100, min_audio_seconds=30.0
+    name="react2024",
+    fps=25,
+    clip_frames=751,
+    frames=750,
+    audio_rate=44100,
+    min_audio_seconds=30.0,
+    audio_slack_frames=0,
 )
-FORMATS: dict[str, ReactFormat] = {f.name: f for f in (REACT2024,)}
+# REACT 2025 (MARS): 30 fps, clips of any length (under 100 to over 20,000 frames); the
+# challenge's baseline trains and scores in 750-frame pieces. Audio is extracted from the
+# recordings, so its end may miss the last frame or two: up to 2 frames are zero-padded.
+REACT2025 = ReactFormat(
+    name="react2025",
+    fps=30,
+    clip_frames=None,
+    frames=750,
+    audio_rate=16000,
+    min_audio_seconds=0.0,
+    audio_slack_frames=2,
+)
+FORMATS: dict[str, ReactFormat] = {f.name: f for f in (REACT2024, REACT2025)}
 
 
 def get_format(name: str) -> ReactFormat:
@@ -97,16 +123,35 @@ def check_emotion_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return df.set_axis(list(EMOTION_COLUMNS), axis=1)
 
 
-def read_emotion(path: Path, frames: int) -> np.ndarray:
-    """The first ``frames`` rows as float32 (frames, 25); NaN or a short file is an error."""
-    values = check_emotion_columns(read_emotion_table(path), path).to_numpy(dtype=np.float32)
-    if len(values) < frames:
+def read_emotion(path: Path, frames: int | None = None) -> np.ndarray:
+    """The first ``frames`` rows (all rows when None) as float32 (frames, 25): an Emotion CSV
+    (REACT 2024) or a facial-attributes ``.npy`` (REACT 2025). NaN or a short file is an error."""
+    if path.suffix == ".npy":
+        values = _emotion_array(path)
+    else:
+        values = check_emotion_columns(read_emotion_table(path), path).to_numpy(dtype=np.float32)
+    if frames is not None and len(values) < frames:
         raise DataFileError(path, f"has {len(values)} rows, need at least {frames}")
+    if len(values) == 0:
+        raise DataFileError(path, "has no frames")
     values = values[:frames]
     if not np.isfinite(values).all():
-        row = int(np.argwhere(~np.isfinite(values))[0, 0]) + 2  # +1 header, +1 one-based
-        raise DataFileError(path, f"non-finite value on line {row}")
+        row = int(np.argwhere(~np.isfinite(values))[0, 0])
+        where = f"row {row}" if path.suffix == ".npy" else f"line {row + 2}"  # header, 1-based
+        raise DataFileError(path, f"non-finite value on {where}")
     return values
+
+
+def _emotion_array(path: Path) -> np.ndarray:
+    from reactdiff.data.readers import load_npy  # readers builds on this module
+
+    arr = load_npy(path)
+    if arr.ndim != 2 or arr.shape[1] != EMOTION_DIM:
+        raise DataFileError(
+            path, f"shape {arr.shape}, expected (T, {EMOTION_DIM}): the {EMOTION_DIM} columns "
+            f"{EMOTION_COLUMNS[0]}..{EMOTION_COLUMNS[-1]} per frame"
+        )
+    return arr.astype(np.float32)
 
 
 def write_emotion(target: Path | IO[str], values: np.ndarray) -> None:

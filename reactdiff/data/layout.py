@@ -1,8 +1,10 @@
-"""Paths of the REACT 2024 challenge layout (NoXI + RECOLA).
+"""Clip paths of the REACT layouts, and the REACT 2024 layout (NoXI + RECOLA).
 
-A clip is named by its relative path ``rel`` (``NoXI/<session>/Expert_video/<clip>`` or
-``RECOLA/group-<k>/P<id>/<clip>``) and lives under ``<root>/<split>/<stream dir>/<rel>.<ext>``.
-Only the Emotion files name the two sides P1/P2 instead of Expert/Novice or the RECOLA ids.
+A clip is named by its relative path ``rel``. REACT 2024: ``NoXI/<session>/Expert_video/<clip>``
+or ``RECOLA/group-<k>/P<id>/<clip>``, living under ``<root>/<split>/<stream dir>/<rel>.<ext>``;
+only the Emotion files name the two sides P1/P2 instead of Expert/Novice or the RECOLA ids.
+REACT 2025 (MARS, :mod:`reactdiff.data.mars`): ``{speaker,listener}/session<k>/<clip>``.
+Both grammars are here so that every reader of a split CSV checks a row the same way.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from reactdiff.atomic import atomic_path
+from reactdiff.data.format import REACT2024, ReactFormat
 from reactdiff.errors import DataFileError
 
 Split = Literal["train", "val", "test"]
@@ -34,8 +37,11 @@ NOXI_SIDES = {"Expert_video": "P1", "Novice_video": "P2"}
 RECOLA_SIDES = {"P25": "P1", "P41": "P1", "P45": "P1", "P26": "P2", "P42": "P2", "P46": "P2"}
 DATASET_SIDES: dict[str, dict[str, str]] = {"NoXI": NOXI_SIDES, "RECOLA": RECOLA_SIDES}
 RECOLA_SESSION = re.compile(r"group-[0-9]+")
+MARS_ROLES = ("speaker", "listener")
+MARS_SESSION = re.compile(r"session[0-9]+")
 CLIP_PATH_SHAPES = (
-    "NoXI/<session>/{Expert_video,Novice_video}/<clip> or RECOLA/group-<k>/P<id>/<clip>"
+    "NoXI/<session>/{Expert_video,Novice_video}/<clip> or RECOLA/group-<k>/P<id>/<clip>, "
+    "or {speaker,listener}/session<k>/<clip> (REACT 2025)"
 )
 SPLIT_CSV_HEADER = ["", "speaker_path", "listener_path"]
 
@@ -56,8 +62,10 @@ def clip_rel_problem(rel: str) -> str | None:
     parts = rel.split("/")
     if any(p in ("", ".", "..") for p in parts):
         return "has an empty, '.' or '..' component"
+    if len(parts) == 3:
+        return _mars_rel_problem(*parts)
     if len(parts) != 4:
-        return f"has {len(parts)} components, not 4"
+        return f"has {len(parts)} components, not 4 (REACT 2024) or 3 (REACT 2025)"
     dataset, session, side, _ = parts
     sides = DATASET_SIDES.get(dataset)
     if sides is None:
@@ -69,6 +77,24 @@ def clip_rel_problem(rel: str) -> str | None:
     return None
 
 
+def _mars_rel_problem(role: str, session: str, clip: str) -> str | None:
+    if role not in MARS_ROLES:
+        return f"has 3 components and role {role!r}, not speaker or listener (REACT 2025)"
+    if not MARS_SESSION.fullmatch(session):
+        return f"has session {session!r}, not session<k> (REACT 2025)"
+    return None
+
+
+def is_mars_rel(rel: str) -> bool:
+    """Whether a (checked) clip path is a REACT 2025 one."""
+    return rel.count("/") == 2
+
+
+def neighbour_matrix_name(split: str) -> str:
+    """The challenge's name of a split's appropriateness matrix (also in ``split.out``)."""
+    return f"neighbour_emotion_{split}.npy"
+
+
 def check_clip_rel(rel: str) -> str:
     """``rel`` itself, or a DataFileError naming it when it is not a REACT clip path."""
     if (problem := clip_rel_problem(rel)) is not None:
@@ -76,9 +102,16 @@ def check_clip_rel(rel: str) -> str:
     return rel
 
 
+def check_react2024_rel(rel: str) -> str:
+    """``rel`` itself when it is a REACT 2024 clip path, else a DataFileError naming it."""
+    if is_mars_rel(check_clip_rel(rel)):
+        raise DataFileError(rel, "a REACT 2025 clip path, but the drop is in the REACT 2024 layout")
+    return rel
+
+
 def emotion_rel(rel: str) -> str:
     """Map a clip's rel path to the one its Emotion CSV uses (side renamed to P1/P2)."""
-    dataset, session, side, clip = check_clip_rel(rel).split("/")
+    dataset, session, side, clip = check_react2024_rel(rel).split("/")
     return f"{dataset}/{session}/{DATASET_SIDES[dataset][side]}/{clip}"
 
 
@@ -110,14 +143,26 @@ def clips_of(pairs: Iterable[Pair]) -> list[str]:
 
 @dataclass(frozen=True)
 class ReactLayout:
-    """A REACT-layout root, synthetic or real."""
+    """A REACT 2024 root, synthetic or real."""
 
     root: Path
+    fmt: ClassVar[ReactFormat] = REACT2024
+
+    def clip_frames(self, split: str, rel: str) -> int:
+        """Frames of a clip used for features: the format's fixed length."""
+        return self.fmt.frames
+
+    def length_file(self, split: str, rel: str) -> Path | None:
+        """The file that fixes a clip's length (None: the format does)."""
+        return None
+
+    def session(self, rel: str) -> str:
+        return session_of(rel)
 
     def clip_path(self, split: str, rel: str, stream: str) -> Path:
         """Where a clip's stream file is; a ``rel`` that is not a clip path is a DataFileError
         here, so no path outside the root is ever formed from one."""
-        sub = emotion_rel(rel) if stream == "emotion" else check_clip_rel(rel)
+        sub = emotion_rel(rel) if stream == "emotion" else check_react2024_rel(rel)
         return self.root / split / STREAM_DIRS[stream] / f"{sub}{STREAM_EXT[stream]}"
 
     def video_path(self, split: str, rel: str) -> Path:
@@ -133,7 +178,7 @@ class ReactLayout:
         return self.root / f"{split}.csv"
 
     def neighbour_matrix(self, split: str) -> Path:
-        return self.root / f"neighbour_emotion_{split}.npy"
+        return self.root / neighbour_matrix_name(split)
 
     def split_rows(self, split: str) -> list[SplitRow]:
         """Rows of the split CSV with their lines, bad clip paths reported, not raised."""

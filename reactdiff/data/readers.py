@@ -52,8 +52,8 @@ def load_npy(path: Path) -> np.ndarray:
     return arr
 
 
-def read_3dmm(path: Path, frames: int) -> np.ndarray:
-    """3DMM coefficients (751, 58) or (751, 1, 58) as float32 (frames, 58)."""
+def read_3dmm(path: Path, frames: int | None = None) -> np.ndarray:
+    """3DMM coefficients (T, 58) or (T, 1, 58) as float32 (frames, 58); all T when None."""
     arr = load_npy(path)
     if arr.ndim == 3 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -61,8 +61,10 @@ def read_3dmm(path: Path, frames: int) -> np.ndarray:
         raise DataFileError(
             path, f"shape {arr.shape}, expected (T, {FACE_3DMM_DIM}) or (T, 1, {FACE_3DMM_DIM})"
         )
-    if len(arr) < frames:
+    if frames is not None and len(arr) < frames:
         raise DataFileError(path, f"has {len(arr)} frames, need at least {frames}")
+    if len(arr) == 0:
+        raise DataFileError(path, "has no frames")
     arr = arr[:frames].astype(np.float32)
     if not np.isfinite(arr).all():
         raise DataFileError(path, "non-finite 3DMM coefficients")
@@ -154,3 +156,21 @@ def count_video_frames(path: Path) -> int:
             return sum(1 for pkt in container.demux(stream) if pkt.size)
     except (av.error.FFmpegError, IndexError, StopIteration) as err:
         raise DataFileError(path, f"not a readable video: {err or 'no video stream'}") from None
+
+
+def npy_rows(path: Path) -> int:
+    """Rows (the first dimension) of an .npy array, read from its header: a clip's frame count
+    without loading its data. Pickles are refused as by ``load_npy``."""
+    if not path.is_file():
+        raise DataFileError(path, "file not found")
+    with path.open("rb") as f:
+        head = f.read(len(NPY_MAGIC))
+    if head != NPY_MAGIC:
+        raise DataFileError(path, _not_npy(head))
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataFileError(path, f"damaged .npy array file: {err}") from None
+    if arr.ndim == 0:
+        raise DataFileError(path, "holds a scalar, not per-frame rows")
+    return int(arr.shape[0])

@@ -116,12 +116,18 @@ def _check_values(name: str, x: np.ndarray) -> None:
         )
 
 
-def _check_neighbours(m: np.ndarray, n: int) -> None:
+def _check_neighbours(m: np.ndarray, n: int, pool: int | None = None) -> None:
+    """``pool`` None: a square (N, N) matrix; else (N, pool), or (N, any J) when pool is -1."""
     _check_dtype("neighbours", m, _NEIGHBOUR_KINDS, "a 0/1 matrix (bool, integer or float)")
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise MetricInputError("neighbours", f"expected a square (N, N) matrix, got {m.shape}")
-    if m.shape[0] != n:
-        raise MetricInputError("neighbours", f"size {m.shape[0]} does not match N = {n} of pred")
+    if pool is None:
+        if m.ndim != 2 or m.shape[0] != m.shape[1]:
+            raise MetricInputError("neighbours", f"expected a square (N, N) matrix, got {m.shape}")
+        if m.shape[0] != n:
+            raise MetricInputError(
+                "neighbours", f"size {m.shape[0]} does not match N = {n} of pred"
+            )
+    else:
+        _check_pool_shape(m, n, pool)
     if not np.all((m == 0) | (m == 1)):
         bad = np.argwhere((m != 0) & (m != 1))[0]
         raise MetricInputError(
@@ -137,18 +143,37 @@ def _check_neighbours(m: np.ndarray, n: int) -> None:
         )
 
 
+def _check_pool_shape(m: np.ndarray, n: int, pool: int) -> None:
+    """Rows are pred's N speakers, columns the J sequences of the listener pool."""
+    if m.ndim != 2:
+        raise MetricInputError("neighbours", f"expected an (N, J) matrix, got shape {m.shape}")
+    if m.shape[0] != n:
+        raise MetricInputError("neighbours", f"{m.shape[0]} rows do not match N = {n} of pred")
+    if pool >= 0 and m.shape[1] != pool:
+        raise MetricInputError(
+            "neighbours", f"{m.shape[1]} columns do not match J = {pool} of the listener pool"
+        )
+
+
 def _check_emotion(name: str, x: np.ndarray, rank: int, layout: str) -> None:
     _check_dtype(name, x, _EMOTION_KINDS, _EMOTION_VALUES)
     _check_rank(name, x, rank, layout)
 
 
 def validate_metric_inputs(
-    pred: Any, listener: Any = None, speaker: Any = None, neighbours: Any = None
+    pred: Any,
+    listener: Any = None,
+    speaker: Any = None,
+    neighbours: Any = None,
+    *,
+    pool: bool = False,
 ) -> None:
     """Raise MetricInputError naming the input that is wrong; None inputs are skipped.
 
     pred (N, S, T, 25), listener (N, T, 25), speaker (N, T, 25), neighbours (N, N) 0/1 with at
-    least one 1 per row; T >= 100.
+    least one 1 per row; T >= 100. ``pool`` True: listener is a pool (J, T, 25) of any J >= 1
+    (e.g. the ground truths of several protocols' items) and neighbours is (N, J), row k
+    marking the pool sequences appropriate for speaker k.
 
     Accepted domain, in which every metric is finite: pred, listener and speaker hold real
     numbers, i.e. an integer or float dtype (float16 to float64; torch bfloat16 too), the metrics
@@ -166,15 +191,27 @@ def validate_metric_inputs(
     if n < 1 or p.shape[1] < 1:
         raise MetricInputError("pred", f"empty array of shape {p.shape}")
     _check_values("pred", p)
-    for name, x in (("listener", listener), ("speaker", speaker)):
-        if x is None:
-            continue
-        a = as_numpy(x)
-        _check_emotion(name, a, 3, "(N, T, 25)")
-        if a.shape[0] != n:
-            raise MetricInputError(name, f"N = {a.shape[0]} does not match N = {n} of pred")
-        if a.shape[1] != t:
-            raise MetricInputError(name, f"T = {a.shape[1]} does not match T = {t} of pred")
-        _check_values(name, a)
+    pool_size = -1 if pool else None  # -1: a pool whose size is not known (listener None)
+    if listener is not None:
+        a = as_numpy(listener)
+        if pool:
+            _check_sequences("listener", a, t, None, "(J, T, 25)")
+            pool_size = a.shape[0]
+        else:
+            _check_sequences("listener", a, t, n, "(N, T, 25)")
+    if speaker is not None:
+        _check_sequences("speaker", as_numpy(speaker), t, n, "(N, T, 25)")
     if neighbours is not None:
-        _check_neighbours(as_numpy(neighbours), n)
+        _check_neighbours(as_numpy(neighbours), n, pool_size)
+
+
+def _check_sequences(name: str, a: np.ndarray, t: int, n: int | None, layout: str) -> None:
+    """(N, T, 25) matching pred's N (or any J >= 1 when ``n`` is None) and T."""
+    _check_emotion(name, a, 3, layout)
+    if n is None and a.shape[0] < 1:
+        raise MetricInputError(name, f"empty pool of shape {a.shape}, need J >= 1 sequences")
+    if n is not None and a.shape[0] != n:
+        raise MetricInputError(name, f"N = {a.shape[0]} does not match N = {n} of pred")
+    if a.shape[1] != t:
+        raise MetricInputError(name, f"T = {a.shape[1]} does not match T = {t} of pred")
+    _check_values(name, a)

@@ -3,6 +3,9 @@
 Each function reproduces the official challenge script (quirks included: each function's
 docstring names them) to round-off, accepts numpy arrays or torch tensors and returns a
 python float. Shapes: pred (N, S, T, 25), listener and speaker (N, T, 25), neighbours (N, N) 0/1.
+FRCorr and FRDist also take a listener *pool* (J, T, 25) with neighbours (N, J): row k marks the
+pool sequences appropriate for speaker k (the REACT 2025 protocol scores each item against its own
+ground truths, see :mod:`reactdiff.evaluation.session_protocol`).
 The single metrics trust their inputs; :func:`compute_all` validates them first and refuses a
 result that is not finite (see :func:`validate_metric_inputs` for the accepted domain).
 
@@ -44,6 +47,7 @@ __all__ = [
     "fr_rea_emotion",
     "fr_syn",
     "fr_var",
+    "require_finite",
     "validate_metric_inputs",
 ]
 
@@ -119,7 +123,10 @@ def _ccc(
 
 
 def fr_corr(pred: Any, listener: Any, neighbours: Any) -> float:
-    """FRCorr: mean over speakers of the sum over samples of the max CCC over neighbours."""
+    """FRCorr: mean over speakers of the sum over samples of the max CCC over neighbours.
+
+    ``listener`` (N, T, 25) with square neighbours, or a pool (J, T, 25) with (N, J) ones.
+    """
     p, lis = as_numpy(pred), as_numpy(listener)
     indptr, indices = _neighbour_lists(neighbours)
     lc, lmean, lvar = _moments(lis)  # (N, 25, T)
@@ -223,6 +230,7 @@ def fr_dist(
 ) -> float:
     """FRDist: mean over speakers of the sum over samples of the min DTW over neighbours.
 
+    ``listener`` (N, T, 25) with square neighbours, or a pool (J, T, 25) with (N, J) ones.
     ``device`` None or "cpu": numba kernels, every neighbour screened by a float32 DP and only
     the possible minima recomputed exactly (the same minimum as brute force, bit for bit; float32
     local costs, ~1e-9 relative to tslearn). Any other torch device (e.g. "cuda"):
@@ -383,10 +391,10 @@ def compute_all(
         "FRSyn_all": fr_syn(pred, speaker, samples="all"),
         "FRRea_emotion": fr_rea_emotion(pred, listener),
     }
-    return _finite(result)
+    return require_finite(result)
 
 
-def _finite(result: dict[str, float]) -> dict[str, float]:
+def require_finite(result: dict[str, float]) -> dict[str, float]:
     """The results, once every one is finite: strict JSON (no NaN/Infinity) can hold them."""
     bad = [f"{key} = {value}" for key, value in result.items() if not math.isfinite(value)]
     if bad:

@@ -43,3 +43,36 @@ def model_predictions(
             )
         preds.append(emotion.cpu().numpy())
     return np.concatenate(preds)
+
+
+def clip_predictions(
+    model: ReactDiff,
+    items: Iterable[dict],
+    mode: str,
+    samples: int,
+    seed: int,
+    sampling: dict,
+    chunk_frames: int,
+    progress: bool = True,
+) -> list[np.ndarray]:
+    """(S, T_k, D) emotion for each item of clips of any length (items of a PairFeatureDataset
+    of whole clips), generated in chunks of ``chunk_frames``. Item k is sampled with seed
+    ``seed + k``."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    preds = []
+    for k, item in enumerate(tqdm(items, desc=f"ReactDiff {mode}", disable=not progress)):
+        if mode == "reconstruct":  # deterministic: S identical copies
+            emotion = model.reconstruct_clip(item["speaker"], chunk_frames)[1]
+            emotion = emotion.expand(samples, -1, -1)
+        else:
+            _, emotion = model.generate_clip(
+                item["speaker"],
+                samples,
+                chunk_frames,
+                online=mode == "online",
+                seed=seed + k,
+                **sampling,
+            )
+        preds.append(emotion.cpu().numpy())
+    return preds

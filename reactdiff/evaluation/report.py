@@ -24,22 +24,59 @@ def _fmt(v: float) -> str:
     return f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}"
 
 
-def markdown_table(results: dict[str, dict[str, float]], context: dict) -> str:
-    head = "| Method | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
-    rule = "|---|" + "---:|" * len(COLUMNS)
-    rows = [
-        f"| {name} | " + " | ".join(_fmt(m[key]) for key, _, _ in COLUMNS) + " |"
-        for name, m in results.items()
-    ]
-    notes = (
+def _columns(results: dict[str, dict[str, float]]) -> list[tuple[str, str, bool]]:
+    """The columns every method has: a protocol computes its own list of metrics."""
+    return [c for c in COLUMNS if all(c[0] in m for m in results.values())]
+
+
+def _lags(context: dict) -> str:
+    lag, fps = context["max_lag"], context["fps"]
+    return f"lags -{lag}..{lag} frames, ±{lag / fps:.2f} s at {fps} fps"
+
+
+def _notes_2024(context: dict) -> str:
+    return (
         f"Split `{context['split']}`: N = {context['n']} mirrored samples, S = {context['samples']} "
         f"reactions each, T = {context['frames']} frames, {context['neighbours']:.1f} appropriate "
         "listeners per speaker on average.\n\n"
         "FRCorr sums over the S samples (perfect = S). FRSyn is the official script's: first sample "
-        "of each speaker (the all-samples variant is `FRSyn_all` in metrics/eval.json). FRRea is the "
-        "Fréchet distance of emotion-space frame features `[x_t, x_t - x_{t-1}]`, not the "
-        "image-based FID of the challenge (no renderer or Inception weights here)."
+        "of each speaker (the all-samples variant is `FRSyn_all` in metrics/eval.json; "
+        f"{_lags(context)}). FRRea is the Fréchet distance of emotion-space frame features "
+        "`[x_t, x_t - x_{t-1}]`, not the image-based FID of the challenge (no renderer or "
+        "Inception weights here)."
     )
+
+
+def _notes_2025(context: dict) -> str:
+    aligned = (
+        "cropped: each scored only on the chunks it covers whole"
+        if context["alignment"] == "crop"
+        else f"aligned to the item's length by the TorchScript post-processor {context['aligner']}"
+    )
+    return (
+        f"REACT 2025 protocol, split `{context['split']}`: {context['n']} items (both directions "
+        f"of every clip pair), S = {context['samples']} reactions each, scored in chunks of "
+        f"{context['chunk_frames']} frames: {context['scored_chunks']} chunks scored, "
+        f"{context['dropped_chunks']} shorter than {context['min_chunk_frames']} frames left out "
+        f"({context['dropped_frames']} frames). Ground truths per item: its own listener and "
+        f"{context['gt_samples']} drawn from its session (seed {context['seed']}; "
+        f"{context['gt_per_chunk']:.1f} distinct per chunk on average); those of other lengths "
+        f"are {aligned}. Generated AUs are rounded to 0/1 before scoring.\n\n"
+        "FRCorr sums over the S samples (perfect = S); every metric is a mean over the scored "
+        "chunks. FRSyn is the official script's: first sample of each item (`FRSyn_all` in "
+        f"metrics/eval.json averages every sample; {_lags(context)})."
+    )
+
+
+def markdown_table(results: dict[str, dict[str, float]], context: dict) -> str:
+    columns = _columns(results)
+    head = "| Method | " + " | ".join(title for _, title, _ in columns) + " |"
+    rule = "|---|" + "---:|" * len(columns)
+    rows = [
+        f"| {name} | " + " | ".join(_fmt(m[key]) for key, _, _ in columns) + " |"
+        for name, m in results.items()
+    ]
+    notes = _notes_2025(context) if context["protocol"] == "react2025" else _notes_2024(context)
     return "\n".join(["# Evaluation", "", notes, "", head, rule, *rows, ""])
 
 
@@ -51,9 +88,9 @@ def write_report(results: dict[str, dict[str, float]], context: dict, md: Path, 
     import matplotlib.pyplot as plt
 
     write_text(md, markdown_table(results, context))
-    names = list(results)
-    fig, axes = plt.subplots(1, len(COLUMNS), figsize=(3 * len(COLUMNS), 3.2))
-    for ax, (key, title, _) in zip(axes, COLUMNS, strict=True):
+    names, columns = list(results), _columns(results)
+    fig, axes = plt.subplots(1, len(columns), figsize=(3 * len(columns), 3.2))
+    for ax, (key, title, _) in zip(axes, columns, strict=True):
         ax.bar(names, [results[n][key] for n in names], color="tab:blue")
         ax.set_title(title, fontsize=9)
         ax.tick_params(axis="x", labelrotation=60, labelsize=8)

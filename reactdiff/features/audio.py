@@ -1,8 +1,12 @@
-"""MFCC stream: torchaudio's MFCC over non-overlapping 40 ms windows, one per video frame.
+"""MFCC stream: torchaudio's MFCC over non-overlapping windows of one video frame each.
 
-The clip is resampled to ``mfcc.sample_rate`` and cut with ``center=False``, so frame t is
-computed from samples [t * hop, t * hop + window): with window = hop = 40 ms, exactly the time
-[40t, 40(t+1)) ms that video frame t covers at 25 fps.
+The clip is resampled and cut with ``center=False``, so frame t is computed from samples
+[t * hop, t * hop + window) with window = hop = one video frame: exactly the time video frame t
+covers (40 ms at 25 fps, 33.3 ms at 30 fps). A frame must be a whole number of samples, so the
+audio is resampled to the multiple of the frame rate nearest above ``mfcc.sample_rate``: 16 kHz
+as configured at 25 fps (640 samples a frame), 16.02 kHz at 30 fps (534), a 0.1% wider band.
+Audio that ends at most ``audio_slack_frames`` frames early (REACT 2025 recordings) is padded
+with silence; shorter audio is an error naming the file.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from reactdiff.config import MfccParams
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.layouts import Layout
 from reactdiff.data.readers import read_audio
-from reactdiff.errors import ConfigError, DataFileError
+from reactdiff.errors import DataFileError
 from reactdiff.features.base import Extractor
 
 
@@ -39,12 +43,9 @@ def read_audio_at(path: Path, rate: int) -> np.ndarray:
         return _resampler(orig, rate)(torch.from_numpy(wave)).numpy()
 
 
-def _samples(ms: int, rate: int, key: str) -> int:
-    if ms * rate % 1000:
-        raise ConfigError(
-            f"features.mfcc.{key}: {ms} ms is not a whole number of samples at {rate} Hz"
-        )
-    return ms * rate // 1000
+def frame_rate_multiple(rate: int, fps: int) -> int:
+    """The smallest multiple of ``fps`` that is at least ``rate``: one frame = whole samples."""
+    return -(-rate // fps) * fps
 
 
 class MfccExtractor(Extractor):
@@ -52,19 +53,16 @@ class MfccExtractor(Extractor):
 
     streams = ("mfcc",)
 
-    def __init__(self, params: MfccParams, frames: int, fps: int) -> None:
+    def __init__(
+        self, params: MfccParams, frames: int | None, fps: int, slack_frames: int = 0
+    ) -> None:
         import torchaudio
 
-        if params.hop_ms * fps != 1000:
-            raise ConfigError(
-                f"features.mfcc.hop_ms: {params.hop_ms} ms, but one video frame at format.fps "
-                f"{fps} is {1000 / fps:g} ms; the features must have one row per video frame"
-            )
-        self.params, self.frames = params, frames
-        self.window = _samples(params.window_ms, params.sample_rate, "window_ms")
-        self.hop = _samples(params.hop_ms, params.sample_rate, "hop_ms")
+        self.params, self.frames, self.fps, self.slack = params, frames, fps, slack_frames
+        self.rate = frame_rate_multiple(params.sample_rate, fps)
+        self.window = self.hop = self.rate // fps
         self.transform = torchaudio.transforms.MFCC(
-            sample_rate=params.sample_rate,
+            sample_rate=self.rate,
             n_mfcc=params.n_mfcc,
             melkwargs={
                 "n_fft": self.window,
@@ -75,36 +73,40 @@ class MfccExtractor(Extractor):
             },
         )
 
-    @property
-    def needed_samples(self) -> int:
-        return self.window + (self.frames - 1) * self.hop
+    def needed_samples(self, frames: int) -> int:
+        return self.window + (frames - 1) * self.hop
 
-    def inputs(self, layout: ReactLayout, split: str, rel: str) -> list[Path]:
+    def inputs(self, layout: Layout, split: str, rel: str) -> list[Path]:
         return [layout.clip_path(split, rel, "audio")]
 
     def settings(self, stream: str) -> dict:
-        return {"frames": self.frames, **self.params.model_dump()}
+        fixed = {"frames": self.frames} if self.frames is not None else {"fps": self.fps}
+        return {**fixed, **self.params.model_dump()}
 
     def dims(self) -> dict[str, int]:
         return {"mfcc": self.params.n_mfcc}
 
-    def compute(self, wave: np.ndarray) -> np.ndarray:
-        """(frames, n_mfcc) float32 from a mono waveform at ``sample_rate`` long enough."""
+    def compute(self, wave: np.ndarray, frames: int) -> np.ndarray:
+        """(frames, n_mfcc) float32 from a mono waveform at ``self.rate`` long enough."""
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(wave[: self.needed_samples]))
+        x = torch.from_numpy(np.ascontiguousarray(wave[: self.needed_samples(frames)]))
         with torch.inference_mode():
             return self.transform(x).T.numpy()  # (n_mfcc, frames) -> (frames, n_mfcc)
 
     def extract(
-        self, layout: ReactLayout, split: str, rel: str, streams: Collection[str]
+        self, layout: Layout, split: str, rel: str, streams: Collection[str]
     ) -> dict[str, np.ndarray]:
         path = self.inputs(layout, split, rel)[0]
-        wave = read_audio_at(path, rate := self.params.sample_rate)
-        if len(wave) < self.needed_samples:
+        frames = self.clip_frames(layout, split, rel)
+        wave = read_audio_at(path, self.rate)
+        need = self.needed_samples(frames)
+        if len(wave) < need - self.slack * self.hop:
             raise DataFileError(
                 path,
-                f"audio is {len(wave) / rate:.3f} s, need {self.needed_samples / rate:.3f} s "
-                f"for {self.frames} MFCC frames",
+                f"audio is {len(wave) / self.rate:.3f} s, need {need / self.rate:.3f} s "
+                f"for {frames} MFCC frames at {self.fps} fps",
             )
-        return {"mfcc": self.compute(wave)}
+        if len(wave) < need:  # within the format's slack: the recording ended early
+            wave = np.pad(wave, (0, need - len(wave)))
+        return {"mfcc": self.compute(wave, frames)}

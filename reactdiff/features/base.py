@@ -27,7 +27,7 @@ import numpy as np
 
 from reactdiff.data import format as data_format
 from reactdiff.data import readers
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.layouts import Layout
 
 _CHUNK = 1 << 20
 # sha256 of file contents, keyed by (resolved path, size, mtime_ns): each file is read at most
@@ -86,12 +86,27 @@ def content_digests(path: Path, root: Path) -> list[list]:
 
 
 class Extractor(ABC):
-    """Computes some streams of one clip from its input files."""
+    """Computes some streams of one clip from its input files.
+
+    ``frames`` is the fixed number of frames per clip (REACT 2024), or None when every clip
+    has its own length (REACT 2025): the layout's ``clip_frames``, whose ``length_file`` then
+    counts as an input of every stream.
+    """
 
     streams: tuple[str, ...]
+    frames: int | None = None
+
+    def clip_frames(self, layout: Layout, split: str, rel: str) -> int:
+        """How many rows the clip's arrays have."""
+        return self.frames if self.frames is not None else layout.clip_frames(split, rel)
+
+    def _hashed_inputs(self, layout: Layout, split: str, rel: str) -> list[Path]:
+        paths = self.inputs(layout, split, rel)
+        length = layout.length_file(split, rel) if self.frames is None else None
+        return paths if length is None or length in paths else [*paths, length]
 
     @abstractmethod
-    def inputs(self, layout: ReactLayout, split: str, rel: str) -> list[Path]:
+    def inputs(self, layout: Layout, split: str, rel: str) -> list[Path]:
         """The files the clip's arrays are computed from."""
 
     @abstractmethod
@@ -105,7 +120,7 @@ class Extractor(ABC):
 
     @abstractmethod
     def extract(
-        self, layout: ReactLayout, split: str, rel: str, streams: Collection[str]
+        self, layout: Layout, split: str, rel: str, streams: Collection[str]
     ) -> dict[str, np.ndarray]:
         """``(frames, dim)`` arrays of the requested streams; bad input raises DataFileError."""
 
@@ -113,7 +128,7 @@ class Extractor(ABC):
         """The modules whose source determines the values: the extractor's and the readers'."""
         return [inspect.getmodule(type(self)), readers, data_format]
 
-    def input_hash(self, layout: ReactLayout, split: str, rel: str, stream: str, dtype: str) -> str:
+    def input_hash(self, layout: Layout, split: str, rel: str, stream: str, dtype: str) -> str:
         """Hash of everything that determines the stream's array for this clip."""
         state = {
             "stream": stream,
@@ -121,7 +136,9 @@ class Extractor(ABC):
             "settings": self.settings(stream),
             "code": [_source_digest(inspect.getfile(m)) for m in self.code()],
             "inputs": [
-                d for p in self.inputs(layout, split, rel) for d in content_digests(p, layout.root)
+                d
+                for p in self._hashed_inputs(layout, split, rel)
+                for d in content_digests(p, layout.root)
             ],
         }
         return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()

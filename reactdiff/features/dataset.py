@@ -4,6 +4,13 @@ Sample k is row k of the split CSV (speaker, listener) for k < rows, then the sa
 the roles swapped. Each item memory-maps the few arrays it needs (``np.load(mmap_mode="r")``)
 and copies only those into float32 tensors, so the store is never loaded as a whole and the
 dataset works in DataLoader worker processes.
+
+Clips of one length (REACT 2024) are items as they are. Clips of many lengths (REACT 2025) are
+either items whole (``clip_frames`` None: batch them by length, ``lengths`` says it) or cut
+to ``clip_frames``: a pair shorter than that is left out (``skipped``), a longer one gives the
+window starting at a seeded random frame, drawn anew each epoch (``set_epoch``) for training
+and fixed (epoch 0) otherwise. A pair exactly ``clip_frames`` long is used whole, so fixed-length
+data reads as before.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from reactdiff.config import TARGET_STREAMS
-from reactdiff.data.layout import mirrored, read_split_csv
+from reactdiff.data.layout import Pair, mirrored, read_split_csv
 from reactdiff.errors import DataFileError
 from reactdiff.features.store import FeatureStore, array_key
 
@@ -30,14 +37,16 @@ class PairFeatureDataset(Dataset):
         split: str,
         streams: list[str],
         splits_dir: Path | str,
+        clip_frames: int | None = None,
+        seed: int = 0,
     ) -> None:
         """``splits_dir``: where the split CSVs are (the split stage's ``split.out``)."""
         self.store = FeatureStore(features_dir)
         self.split, self.streams = split, list(streams)
-        self.samples = mirrored(read_split_csv(Path(splits_dir) / f"{split}.csv"))
+        self.all_samples = mirrored(read_split_csv(Path(splits_dir) / f"{split}.csv"))
         manifest = self.store.load_manifest(missing_ok=False)
         needed = dict.fromkeys([*self.streams, *TARGET_STREAMS])
-        for pair in self.samples[: len(self.samples) // 2]:
+        for pair in self.all_samples[: len(self.all_samples) // 2]:
             for rel in (pair.speaker, pair.listener):
                 missing = [s for s in needed if array_key(split, s, rel) not in manifest.entries]
                 if missing:
@@ -47,20 +56,56 @@ class PairFeatureDataset(Dataset):
                         " with these streams",
                     )
         self.dims = self.store.stream_dims(self.streams)
+        self.clip_frames, self.seed, self.epoch = clip_frames, seed, 0
+        lengths = [self._pair_frames(p) for p in self.all_samples]
+        keep = [k for k, n in enumerate(lengths) if clip_frames is None or n >= clip_frames]
+        self.skipped = [self.all_samples[k] for k in range(len(lengths)) if k not in set(keep)]
+        if not keep:
+            raise DataFileError(
+                self.store.manifest_path,
+                f"no {split} pair has {clip_frames} frames (train_mmt.clip_frames); the longest "
+                f"has {max(lengths)}",
+            )
+        self.samples: list[Pair] = [self.all_samples[k] for k in keep]
+        self.lengths = [lengths[k] for k in keep]  # whole pair, before any crop
+
+    def _pair_frames(self, pair: Pair) -> int:
+        """Frames both clips of a pair have (the shorter one's)."""
+        return min(
+            self.store.open(self.split, rel, "emotion").shape[0]
+            for rel in (pair.speaker, pair.listener)
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw this epoch's windows (the training loop calls it before each epoch)."""
+        self.epoch = epoch
+
+    def window(self, k: int) -> slice:
+        """The frames item ``k`` uses."""
+        n, f = self.lengths[k], self.clip_frames
+        if f is None:
+            return slice(0, n)
+        start = (
+            0
+            if n == f
+            else int(np.random.default_rng([self.seed, self.epoch, k]).integers(n - f + 1))
+        )
+        return slice(start, start + f)
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def _load(self, rel: str, stream: str) -> torch.Tensor:
-        return torch.from_numpy(np.array(self.store.open(self.split, rel, stream), np.float32))
+    def _load(self, rel: str, stream: str, frames: slice) -> torch.Tensor:
+        array = self.store.open(self.split, rel, stream)[frames]
+        return torch.from_numpy(np.array(array, np.float32))
 
     def __getitem__(self, k: int) -> dict:
-        pair = self.samples[k]
+        pair, frames = self.samples[k], self.window(k)
         return {
-            "speaker": {s: self._load(pair.speaker, s) for s in self.streams},
-            "listener": {s: self._load(pair.listener, s) for s in self.streams},
-            "listener_3dmm": self._load(pair.listener, "3dmm"),
-            "listener_emotion": self._load(pair.listener, "emotion"),
-            "speaker_emotion": self._load(pair.speaker, "emotion"),
+            "speaker": {s: self._load(pair.speaker, s, frames) for s in self.streams},
+            "listener": {s: self._load(pair.listener, s, frames) for s in self.streams},
+            "listener_3dmm": self._load(pair.listener, "3dmm", frames),
+            "listener_emotion": self._load(pair.listener, "emotion", frames),
+            "speaker_emotion": self._load(pair.speaker, "emotion", frames),
             "index": k,
         }

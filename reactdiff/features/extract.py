@@ -24,7 +24,9 @@ from tqdm import tqdm
 
 from reactdiff.atomic import OutputFolderError
 from reactdiff.config import FeaturesParams
+from reactdiff.data.format import REACT2024, ReactFormat, get_format
 from reactdiff.data.layout import SPLITS, ReactLayout, check_clip_rel, clips_of, read_split_csv
+from reactdiff.data.layouts import Layout, open_layout
 from reactdiff.errors import DataFileError, UserError
 from reactdiff.features.base import Extractor
 from reactdiff.features.store import MANIFEST, Entry, FeatureStore, Manifest, array_key
@@ -80,24 +82,27 @@ class ExtractionFailed(UserError):
         )
 
 
-def split_clips(root: Path, splits_dir: Path | None = None) -> dict[str, list[str]]:
-    """Every clip of every split, from ``splits_dir/<split>.csv`` or else the root's CSVs.
+def split_clips(root: Path | Layout, splits_dir: Path | None = None) -> dict[str, list[str]]:
+    """Every clip of every split, from ``splits_dir/<split>.csv`` or else the root's own
+    (REACT 2024: its CSVs; REACT 2025: its tree).
 
     Every CSV is read (and each path checked against the clip-path grammar) before anything
     else, so a bad row stops the run before a clip's file is opened or the store touched."""
-    layout = ReactLayout(Path(root))
+    layout = root if not isinstance(root, (str, Path)) else ReactLayout(Path(root))
     clips = {}
     for split in SPLITS:
-        csv = splits_dir / f"{split}.csv" if splits_dir is not None else layout.split_csv(split)
-        clips[split] = clips_of(read_split_csv(csv))
+        if splits_dir is not None:
+            clips[split] = clips_of(read_split_csv(splits_dir / f"{split}.csv"))
+        else:
+            clips[split] = layout.clips(split)
     return clips
 
 
 class ClipWorker:
     """Computes and stores the requested streams of one clip at a time."""
 
-    def __init__(self, root: Path, out: Path, dtype: str, extractors: list[Extractor]) -> None:
-        self.layout, self.store, self.dtype = ReactLayout(root), FeatureStore(out), dtype
+    def __init__(self, layout: Layout, out: Path, dtype: str, extractors: list[Extractor]) -> None:
+        self.layout, self.store, self.dtype = layout, FeatureStore(out), dtype
         self.extractors = extractors
 
     def run(self, job: Job) -> JobResult:
@@ -120,12 +125,12 @@ class ClipWorker:
 _worker: ClipWorker | None = None
 
 
-def _init_worker(root, out, params: FeaturesParams, streams, frames, fps, threads) -> None:
+def _init_worker(layout, out, params: FeaturesParams, streams, fmt, threads) -> None:
     import torch
 
     global _worker
     torch.set_num_threads(threads)
-    _worker = ClipWorker(root, out, params.dtype, build_extractors(params, streams, frames, fps))
+    _worker = ClipWorker(layout, out, params.dtype, build_extractors(params, streams, fmt))
 
 
 def _run_job(job: Job) -> JobResult:
@@ -155,7 +160,7 @@ def _results(
 
 
 def _plan(
-    layout: ReactLayout,
+    layout: Layout,
     store: FeatureStore,
     manifest: Manifest,
     extractors: list[Extractor],
@@ -203,33 +208,35 @@ def _check_store_folder(out: Path) -> None:
 
 
 def extract_features(
-    root: Path,
+    root: Path | Layout,
     out: Path,
     clips: dict[str, list[str]],
     params: FeaturesParams,
-    frames: int,
-    fps: int,
+    fmt: ReactFormat | str = REACT2024,
     streams: Sequence[str] | None = None,
     workers: int | None = None,
     progress: bool = True,
 ) -> ExtractionSummary:
-    """Bring the store at ``out`` up to date; bad input files are reported, not raised."""
+    """Bring the store at ``out`` up to date for the clips of ``root`` (a path, in format
+    ``fmt``, or a layout); bad input files are reported, not raised."""
     start = time.perf_counter()
-    root, out = Path(root), Path(out)
+    fmt = get_format(fmt) if isinstance(fmt, str) else fmt
+    layout = open_layout(root, fmt) if isinstance(root, (str, Path)) else root
+    out = Path(out)
     for rels in clips.values():  # a path outside the root is refused before the store is read
         for rel in rels:
             check_clip_rel(rel)
     _check_store_folder(out)
     streams = resolve_streams(params.streams if streams is None else streams)
-    extractors = build_extractors(params, streams, frames, fps)
-    layout, store = ReactLayout(root), FeatureStore(out)
+    extractors = build_extractors(params, streams, layout.fmt)
+    store = FeatureStore(out)
     manifest = store.load_manifest()
     manifest.dims = {s: d for ex in extractors for s, d in ex.dims().items()}
     jobs, skipped = _plan(layout, store, manifest, extractors, clips, params.dtype)
     computed: list[str] = []
     errors: list[tuple[str, str]] = []
-    local = ClipWorker(root, out, params.dtype, extractors)
-    init_args = (root, out, params, streams, frames, fps)
+    local = ClipWorker(layout, out, params.dtype, extractors)
+    init_args = (layout, out, params, streams, layout.fmt)
     results = _results(jobs, workers or params.workers, local, init_args)
     bar = tqdm(total=len(jobs), unit="clip", desc="features", disable=not progress)
     flushed = time.monotonic()

@@ -1,7 +1,7 @@
 """Facial streams: the clip's own annotations, or user-supplied TorchScript predictors.
 
-``annotations``: ``emotion`` (25-d) and ``3dmm`` (58-d) read from the drop, first ``frames``
-rows; no video decoding. They are also the training targets, so they are always extracted.
+``annotations``: ``emotion`` (25-d) and ``3dmm`` (58-d) read from the drop, the clip's first
+``frames`` rows (or as many as the clip has, for formats of variable length); no video decoding. They are also the training targets, so they are always extracted.
 
 ``torchscript``: ``va``, ``au`` and ``fe`` from modules (paths in ``features.facial``) that map a
 (B, 3, crop, crop) float batch to (B, ...) outputs, flattened per frame. Frames are decoded with
@@ -19,14 +19,14 @@ import numpy as np
 
 from reactdiff.config import FacialParams
 from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM, read_emotion
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.layouts import Layout
 from reactdiff.data.readers import read_3dmm, read_video
 from reactdiff.devices import resolve_device
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.base import Extractor, file_sha256
 
 TORCHSCRIPT_STREAMS = ("va", "au", "fe")
-_ANNOTATIONS: dict[str, tuple[Callable[[Path, int], np.ndarray], int]] = {
+_ANNOTATIONS: dict[str, tuple[Callable[[Path, int | None], np.ndarray], int]] = {
     "emotion": (read_emotion, EMOTION_DIM),
     "3dmm": (read_3dmm, FACE_3DMM_DIM),
 }
@@ -35,30 +35,31 @@ _ANNOTATIONS: dict[str, tuple[Callable[[Path, int], np.ndarray], int]] = {
 class AnnotationExtractor(Extractor):
     """``emotion`` or ``3dmm``: the clip's annotation file as it is."""
 
-    def __init__(self, stream: str, frames: int) -> None:
+    def __init__(self, stream: str, frames: int | None) -> None:
         self.streams = (stream,)
         self.read, self.dim = _ANNOTATIONS[stream]
         self.frames = frames
 
-    def inputs(self, layout: ReactLayout, split: str, rel: str) -> list[Path]:
+    def inputs(self, layout: Layout, split: str, rel: str) -> list[Path]:
         return [layout.clip_path(split, rel, self.streams[0])]
 
     def settings(self, stream: str) -> dict:
-        return {"frames": self.frames}
+        return {"frames": self.frames}  # None: the clip's own length
 
     def dims(self) -> dict[str, int]:
         return {self.streams[0]: self.dim}
 
     def extract(
-        self, layout: ReactLayout, split: str, rel: str, streams: Collection[str]
+        self, layout: Layout, split: str, rel: str, streams: Collection[str]
     ) -> dict[str, np.ndarray]:
-        return {self.streams[0]: self.read(self.inputs(layout, split, rel)[0], self.frames)}
+        frames = self.clip_frames(layout, split, rel)
+        return {self.streams[0]: self.read(self.inputs(layout, split, rel)[0], frames)}
 
 
 class TorchScriptExtractor(Extractor):
     """``va`` / ``au`` / ``fe``: TorchScript predictors over the clip's video frames."""
 
-    def __init__(self, params: FacialParams, streams: Collection[str], frames: int) -> None:
+    def __init__(self, params: FacialParams, streams: Collection[str], frames: int | None) -> None:
         import torch
 
         if params.backend != "torchscript":
@@ -113,7 +114,7 @@ class TorchScriptExtractor(Extractor):
             )
         return out.reshape(len(batch), -1).float()
 
-    def inputs(self, layout: ReactLayout, split: str, rel: str) -> list[Path]:
+    def inputs(self, layout: Layout, split: str, rel: str) -> list[Path]:
         return [layout.video_path(split, rel)]
 
     def settings(self, stream: str) -> dict:
@@ -143,16 +144,17 @@ class TorchScriptExtractor(Extractor):
         return (x - p.mean) / p.std
 
     def extract(
-        self, layout: ReactLayout, split: str, rel: str, streams: Collection[str]
+        self, layout: Layout, split: str, rel: str, streams: Collection[str]
     ) -> dict[str, np.ndarray]:
         path = self.inputs(layout, split, rel)[0]
-        video = read_video(path, self.frames)
-        if len(video) < self.frames:
-            raise DataFileError(path, f"has {len(video)} frames, need {self.frames}")
+        frames = self.clip_frames(layout, split, rel)
+        video = read_video(path, frames)
+        if len(video) < frames:
+            raise DataFileError(path, f"has {len(video)} frames, need {frames}")
         wanted = [s for s in self.streams if s in streams]
         parts: dict[str, list[np.ndarray]] = {s: [] for s in wanted}
         bs = self.params.batch_size
-        for start in range(0, self.frames, bs):
+        for start in range(0, frames, bs):
             x = self.preprocess(video[start : start + bs])
             for s in wanted:
                 parts[s].append(self._run(s, x, f"features.facial.{s}").cpu().numpy())

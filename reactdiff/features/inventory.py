@@ -8,6 +8,8 @@ module only reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,7 @@ COLUMNS = [
     "file",
     "stream",
     "expected_dim",
+    "expected_frames",
     "present",
     "frames",
     "dim",
@@ -28,19 +31,25 @@ COLUMNS = [
 
 
 def store_table(
-    store: FeatureStore, clips: dict[str, list[str]], dims: dict[str, int]
+    store: FeatureStore,
+    clips: dict[str, list[str]],
+    dims: dict[str, int],
+    frames: Callable[[str, str], int],
 ) -> pd.DataFrame:
-    """One row per expected array (``file`` is its path), in clip then stream order."""
+    """One row per expected array (``file`` is its path), in clip then stream order;
+    ``frames(split, rel)`` is the number of rows each array of the clip must have."""
     manifest = store.load_manifest()
     rows = []
     for split, rels in clips.items():
         for rel in rels:
+            expected_frames = frames(split, rel)
             for stream, dim in dims.items():
                 path = store.array_path(split, stream, rel)
                 row = {
                     "file": str(path),
                     "stream": stream,
                     "expected_dim": dim,
+                    "expected_frames": expected_frames,
                     "present": False,
                     "frames": np.nan,
                     "dim": np.nan,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reactdiff.config import FEATURE_STREAMS, TARGET_STREAMS, FeaturesParams
+from reactdiff.data.format import ReactFormat
 from reactdiff.errors import ConfigError
 from reactdiff.features.base import Extractor
 
@@ -21,9 +22,10 @@ def resolve_streams(requested: Iterable[str]) -> tuple[str, ...]:
 
 
 def build_extractors(
-    params: FeaturesParams, streams: Iterable[str], frames: int, fps: int
+    params: FeaturesParams, streams: Iterable[str], fmt: ReactFormat
 ) -> list[Extractor]:
-    """One extractor per group of streams; bad or missing model paths raise ConfigError."""
+    """One extractor per group of streams for clips of format ``fmt``; bad or missing model
+    paths raise ConfigError."""
     from reactdiff.features.audio import MfccExtractor
     from reactdiff.features.facial import (
         TORCHSCRIPT_STREAMS,
@@ -33,9 +35,10 @@ def build_extractors(
     from reactdiff.features.wav2vec import Wav2VecExtractor
 
     streams = resolve_streams(streams)
+    frames, fps = (None if fmt.variable_length else fmt.frames), fmt.fps
     out: list[Extractor] = []
     if "mfcc" in streams:
-        out.append(MfccExtractor(params.mfcc, frames, fps))
+        out.append(MfccExtractor(params.mfcc, frames, fps, fmt.audio_slack_frames))
     if "wav2vec" in streams:
         out.append(Wav2VecExtractor(params.wav2vec, frames, fps))
     out += [AnnotationExtractor(s, frames) for s in TARGET_STREAMS]

@@ -10,6 +10,8 @@ chosen per ``generate`` call.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -23,6 +25,12 @@ from reactdiff.models.mmt import MMT, MMTConfig
 from reactdiff.models.postprocess import EmotionLayout, postprocess_emotion
 from reactdiff.models.serialization import load_state_file
 from reactdiff.models.standardize import LatentTransform, Standardizer
+
+
+def _pad_edge(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """(T, d) -> (frames, d), the last frame repeated."""
+    return torch.cat([x, x[-1:].expand(frames - len(x), -1)]) if frames > len(x) else x
+
 
 MODEL_KEYS = (
     "mmt_config",
@@ -133,6 +141,71 @@ class ReactDiff(nn.Module):
         face = face.reshape(num_samples, batch, *face.shape[1:]).transpose(0, 1)
         emotion = emotion.reshape(num_samples, batch, *emotion.shape[1:]).transpose(0, 1)
         return (face[0], emotion[0]) if single else (face, emotion)
+
+    @property
+    def frame_unit(self) -> int:
+        """A sequence longer than the decoder's window must be a multiple of this."""
+        w, dw = self.mmt.cfg.window or 1, self.mmt.cfg.decoder_window
+        return math.lcm(w, dw) if dw else w
+
+    def padded_length(self, frames: int) -> int:
+        """The shortest length >= ``frames`` the model can encode and decode in one piece."""
+        w, dw = self.mmt.cfg.window or 1, self.mmt.cfg.decoder_window
+        unit = w if not dw or frames <= dw else self.frame_unit
+        return -(-frames // unit) * unit
+
+    @torch.no_grad()
+    def generate_clip(
+        self,
+        speaker: dict[str, torch.Tensor],
+        num_samples: int,
+        chunk_frames: int,
+        **kwargs,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reactions to one clip of any length: streams (T, d) -> 3DMM (S, T, face_dim) and
+        emotion (S, T, emotion_dim). ``kwargs`` are ``generate``'s (online, seed, steps, eta,
+        guidance); the clip is cut as :meth:`_in_chunks` says."""
+        return self._in_chunks(
+            speaker, chunk_frames, lambda x: self.generate(x, num_samples, **kwargs)
+        )
+
+    @torch.no_grad()
+    def reconstruct_clip(
+        self, speaker: dict[str, torch.Tensor], chunk_frames: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`reconstruct` for one clip of any length: (T, d) streams -> (1, T, ...)."""
+        return self._in_chunks(
+            speaker, chunk_frames, lambda x: tuple(y[:, None] for y in self.reconstruct(x))
+        )
+
+    def _in_chunks(
+        self,
+        speaker: dict[str, torch.Tensor],
+        chunk_frames: int,
+        run: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``run`` over a clip in pieces the model takes: a clip longer than ``chunk_frames``
+        is cut into chunks of that many frames (the last one padded), run as one batch; a
+        shorter clip is padded to the model's next whole length. Padding repeats the last
+        speaker frame and is cut from the output. ``run`` maps (B, length, d) streams to
+        (B, S, length, ...) pairs; the result is (S, T, ...)."""
+        frames = next(iter(speaker.values())).shape[0]
+        if chunk_frames % self.frame_unit:
+            raise ValueError(
+                f"chunk_frames {chunk_frames} is not a multiple of the model's {self.frame_unit}"
+                " (its encoder and decoder windows)"
+            )
+        length = chunk_frames if frames > chunk_frames else self.padded_length(frames)
+        chunks = -(-frames // length)
+        x = {
+            n: _pad_edge(v, chunks * length).reshape(chunks, length, -1) for n, v in speaker.items()
+        }
+        outputs = run(x)
+        samples = outputs[0].shape[1]
+        face, emotion = (
+            y.transpose(0, 1).reshape(samples, chunks * length, -1)[:, :frames] for y in outputs
+        )
+        return face, emotion
 
     @torch.no_grad()
     def reconstruct(self, speaker: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

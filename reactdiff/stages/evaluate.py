@@ -1,9 +1,14 @@
 """The `evaluate` stage: every REACT metric for every configured method on one split.
 
-A method maps the split's speakers to (N, S, T, 25) reactions: the naive baselines, and the
-trained ReactDiff (offline; online, window by window from current and past speaker input only;
-and the paper's "w/o diffusion" ablation), each one more entry of ``evaluate.methods``. The
-offline row's FRDist decides the registry's champion alias.
+A method maps the split's speakers to reactions: the naive baselines, and the trained ReactDiff
+(offline; online, window by window from current and past speaker input only; and the paper's
+"w/o diffusion" ablation), each one more entry of ``evaluate.methods``. The offline row's
+FRDist decides the registry's champion alias.
+
+The protocol follows the data format. REACT 2024: (N, S, 750, 25) reactions scored against the
+neighbour matrix. REACT 2025: reactions as long as each clip, generated in chunks of
+``evaluate.chunk_frames``, scored by :mod:`reactdiff.evaluation.session_protocol` (ground
+truths drawn from the item's session, AUs rounded, 750-frame chunks).
 """
 
 from __future__ import annotations
@@ -13,15 +18,22 @@ import torch
 
 from reactdiff.atomic import write_json
 from reactdiff.config import Params
-from reactdiff.data.emotions import clip_emotions, load_split_emotions
-from reactdiff.data.format import get_format
-from reactdiff.data.layout import ReactLayout, read_split_csv
+from reactdiff.data.emotions import clip_emotions, load_split_emotions, whole_clip_emotions
+from reactdiff.data.layout import clips_of, mirrored, neighbour_matrix_name, read_split_csv
+from reactdiff.data.layouts import Layout, params_layout
 from reactdiff.data.readers import load_npy
 from reactdiff.devices import resolve_device
 from reactdiff.evaluation.baselines import BASELINES, TrainStats
 from reactdiff.evaluation.metrics import compute_all
-from reactdiff.evaluation.predictions import model_predictions
+from reactdiff.evaluation.predictions import clip_predictions, model_predictions
 from reactdiff.evaluation.report import write_report
+from reactdiff.evaluation.session_protocol import (
+    SessionProtocol,
+    draw_ground_truths,
+    load_post_processor,
+    score_session_protocol,
+)
+from reactdiff.evaluation.tlcc import MAX_LAG
 from reactdiff.features.dataset import PairFeatureDataset
 from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.stages.result import Champion, StageOptions, StageResult
@@ -38,58 +50,132 @@ MODELS = {
 }
 CHAMPION_METHOD = "ReactDiff (offline)"  # its FRDist decides the registry's champion alias
 BATCH = 8  # speaker samples generated together
+BASELINE_SEED = 0xE7A1  # with base.seed, the stream B_Random draws from
 
 
-def _train_stats(params: Params, frames: int) -> TrainStats:
-    pairs = read_split_csv(params.split.out / "train.csv")
-    rels = list(dict.fromkeys(r for p in pairs for r in (p.speaker, p.listener)))
-    layout = ReactLayout(params.data.react_root)
-    return TrainStats.from_sequences(clip_emotions(layout, "train", rels, frames))
+def _train_rels(params: Params) -> list[str]:
+    return clips_of(read_split_csv(params.split.out / "train.csv"))
+
+
+def _dataset(params: Params, model: ReactDiff) -> PairFeatureDataset:
+    """The split's whole clips, in sample order."""
+    return PairFeatureDataset(
+        params.features.out, params.evaluate.split, model.streams, splits_dir=params.split.out
+    )
+
+
+def _model(params: Params) -> ReactDiff:
+    return ReactDiff.load(params.train_ddim.model_out).to(resolve_device(params.evaluate.device))
 
 
 def _model_row(params: Params, mode: str, progress: bool) -> np.ndarray:
     """(N, S, T, 25) predictions of the trained model in ``mode``."""
-    ev = params.evaluate
-    model = ReactDiff.load(params.train_ddim.model_out).to(resolve_device(ev.device))
-    dataset = PairFeatureDataset(
-        params.features.out, ev.split, model.streams, splits_dir=params.split.out
-    )
-    loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH)
+    ev, model = params.evaluate, _model(params)
+    loader = torch.utils.data.DataLoader(_dataset(params, model), batch_size=BATCH)
     sampling = params.sampling.model_dump()
     return model_predictions(model, loader, mode, ev.samples, params.base.seed, sampling, progress)
 
 
-def run(params: Params, options: Options) -> StageResult:
-    """Compute every metric for every method; write eval.json, eval.md and eval.png."""
-    ev, fmt = params.evaluate, get_format(params.data.format)
-    split_dir = params.split.out
-    data = load_split_emotions(
-        params.data.react_root, ev.split, fmt.frames, split_dir / f"{ev.split}.csv"
+def _neighbour_protocol(
+    params: Params, layout: Layout, progress: bool
+) -> tuple[dict[str, dict[str, float]], dict]:
+    """REACT 2024: every clip's first ``frames`` frames, the neighbour matrix as it is."""
+    ev, fmt, split_dir = params.evaluate, layout.fmt, params.split.out
+    data = load_split_emotions(layout.root, ev.split, fmt.frames, split_dir / f"{ev.split}.csv")
+    neighbours = load_npy(split_dir / neighbour_matrix_name(ev.split))
+    stats = TrainStats.from_sequences(
+        clip_emotions(layout, "train", _train_rels(params), fmt.frames)
     )
-    neighbours = load_npy(split_dir / f"neighbour_emotion_{ev.split}.npy")
-    stats = _train_stats(params, fmt.frames)
-    rng = np.random.default_rng([params.base.seed, 0xE7A1])
+    rng = np.random.default_rng([params.base.seed, BASELINE_SEED])
     results = {}
     for name in ev.methods:
         if name in MODELS:
-            pred = _model_row(params, MODELS[name], options.progress)
+            pred = _model_row(params, MODELS[name], progress)
         else:
             pred = BASELINES[name](data.speaker, data.listener, stats, ev.samples, rng)
         results[name] = compute_all(
-            pred,
-            data.listener,
-            data.speaker,
-            neighbours,
-            device=ev.device,
-            progress=options.progress,
+            pred, data.listener, data.speaker, neighbours, device=ev.device, progress=progress
         )
     context = {
+        "protocol": fmt.name,
         "split": ev.split,
         "n": len(data.samples),
         "samples": ev.samples,
         "frames": fmt.frames,
         "neighbours": float(neighbours.sum(axis=1).mean()),
     }
+    return results, context
+
+
+def _session_protocol(
+    params: Params, layout: Layout, progress: bool
+) -> tuple[dict[str, dict[str, float]], dict]:
+    """REACT 2025: whole clips, ground truths drawn from each item's session."""
+    ev, split_dir = params.evaluate, params.split.out
+    samples = mirrored(read_split_csv(split_dir / f"{ev.split}.csv"))
+    emotions = whole_clip_emotions(layout, ev.split, clips_of(samples))
+    listeners = [emotions[s.listener] for s in samples]
+    lengths = [min(len(emotions[s.speaker]), len(emotions[s.listener])) for s in samples]
+    speakers = [emotions[s.speaker][:n] for s, n in zip(samples, lengths, strict=True)]
+    neighbours = load_npy(split_dir / neighbour_matrix_name(ev.split))
+    protocol = SessionProtocol(
+        gt_samples=ev.gt_samples, chunk_frames=ev.chunk_frames, seed=params.base.seed
+    )
+    ground_truths = draw_ground_truths([np.flatnonzero(row) for row in neighbours], protocol)
+    align = load_post_processor(ev.post_processor) if ev.alignment == "torchscript" else None
+    train = whole_clip_emotions(layout, "train", _train_rels(params))
+    stats = TrainStats.from_clips(list(train.values()), ev.chunk_frames)
+    rng = np.random.default_rng([params.base.seed, BASELINE_SEED])
+    results, info = {}, {}
+    for name in ev.methods:
+        if name in MODELS:
+            model = _model(params)
+            preds = clip_predictions(
+                model,
+                _dataset(params, model),
+                MODELS[name],
+                ev.samples,
+                params.base.seed,
+                params.sampling.model_dump(),
+                ev.chunk_frames,
+                progress,
+            )
+            preds = [p[:, :n] for p, n in zip(preds, lengths, strict=True)]
+        else:
+            preds = [
+                BASELINES[name](sp[None], li[:n][None], stats, ev.samples, rng)[0]
+                for sp, li, n in zip(speakers, listeners, lengths, strict=True)
+            ]
+        results[name], info = score_session_protocol(
+            preds,
+            speakers,
+            listeners,
+            ground_truths,
+            protocol,
+            align,
+            device=ev.device,
+            progress=progress,
+        )
+    context = {
+        **info,
+        "protocol": layout.fmt.name,
+        "split": ev.split,
+        "n": len(samples),
+        "samples": ev.samples,
+        "gt_samples": ev.gt_samples,
+        "min_chunk_frames": protocol.min_chunk_frames,
+        "seed": params.base.seed,
+        "aligner": str(ev.post_processor),
+    }
+    return results, context
+
+
+def run(params: Params, options: Options) -> StageResult:
+    """Compute every metric for every method; write eval.json, eval.md and eval.png."""
+    ev, layout = params.evaluate, params_layout(params.data)
+    protocol = _session_protocol if layout.fmt.variable_length else _neighbour_protocol
+    results, context = protocol(params, layout, options.progress)
+    context.update(fps=layout.fmt.fps, max_lag=MAX_LAG)
     write_json(ev.metrics_file, results)
     write_report(results, context, ev.report_file, ev.plot_file)
     t = params.train_ddim
@@ -97,13 +183,14 @@ def run(params: Params, options: Options) -> StageResult:
     if CHAMPION_METHOD in results:
         champion = Champion(t.registered_name, t.model_out, ev.metrics_file, CHAMPION_METHOD)
     return StageResult(
-        summary=f"evaluate: {len(results)} methods on {len(data.samples)} {ev.split} samples",
+        summary=f"evaluate: {len(results)} methods on {context['n']} {ev.split} samples",
         run_params={
             "split": ev.split,
             "samples": ev.samples,
             "methods": ",".join(ev.methods),
             "device": ev.device,
             "seed": params.base.seed,
+            "protocol": layout.fmt.name,
             **{f"sampling.{k}": v for k, v in params.sampling.model_dump().items()},
         },
         metrics={f"{m}/{k}": v for m, row in results.items() for k, v in row.items()},

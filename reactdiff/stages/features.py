@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reactdiff.atomic import write_json
 from reactdiff.config import Params
-from reactdiff.data.format import get_format
+from reactdiff.data.layouts import Layout, open_layout, resolve_format
 from reactdiff.errors import DataQualityError
 from reactdiff.features.extract import ExtractionFailed, extract_features, split_clips
 from reactdiff.features.inventory import store_table
@@ -33,23 +33,28 @@ class Options(StageOptions):
     workers: int | None = None  # [features.workers]
 
 
+def _expected_frames(layout: Layout):
+    """Rows every array of a clip must have: the format's fixed length or the clip's own."""
+    fixed = None if layout.fmt.variable_length else layout.fmt.frames
+    return lambda split, rel: fixed if fixed is not None else layout.clip_frames(split, rel)
+
+
 def run(params: Params, options: Options) -> StageResult:
-    fp, fmt = params.features, get_format(params.data.format)
+    fp = params.features
     own_root = options.root is None
     root = options.root or params.data.react_root
+    fmt = resolve_format(params.data, Path(root))
+    layout = open_layout(root, fmt)
     out = Path(options.out or fp.out)
     streams = list(options.streams or fp.streams)
     workers = options.workers or fp.workers
     splits_dir = params.split.out if own_root and params.split.out.is_dir() else None
-    clips = split_clips(root, splits_dir)
-    summary = extract_features(
-        root, out, clips, fp, fmt.frames, fmt.fps, streams, workers, options.progress
-    )
+    clips = split_clips(layout, splits_dir)
+    summary = extract_features(layout, out, clips, fp, fmt, streams, workers, options.progress)
     if summary.errors:
         raise ExtractionFailed(summary)
-    report = validate_feature_table(
-        store_table(FeatureStore(out), clips, summary.dims), fmt.frames, fp.dtype
-    )
+    table = store_table(FeatureStore(out), clips, summary.dims, _expected_frames(layout))
+    report = validate_feature_table(table, fp.dtype)
     write_json(out / REPORT, asdict(report))
     failure = None
     if not report.success:

@@ -1,9 +1,11 @@
 """`reactdiff generate`: reactions of ReactDiff to one speaker clip, in the REACT formats.
 
 Not a DVC stage (it reads a model, not the pipeline's data) but run the same way. The clip's
-files are arranged as a one-clip REACT-layout drop (symlinks in a temp folder), so its
-features come from exactly the extractors the `features` stage uses. Sampling settings come
-from the ``sampling`` params.
+files are arranged as a one-clip drop in the layout of ``data.format`` (symlinks in a temp
+folder), so its features come from exactly the extractors the `features` stage uses. Sampling
+settings come from the ``sampling`` params; a clip longer than ``evaluate.chunk_frames`` is
+generated in chunks of that length, as the evaluation does. REACT 2025 clips have no fixed
+length: their facial-attributes file (``--speaker-emotion``) fixes it, so it is required.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from reactdiff.data.format import (
     EXPR_SLICE,
     EXPRESSION_COLUMNS,
     VA_SLICE,
-    get_format,
+    ReactFormat,
     read_emotion,
     write_emotion,
 )
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.layouts import Layout, open_layout, resolve_format
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.facial import TORCHSCRIPT_STREAMS
 from reactdiff.features.streams import build_extractors
@@ -34,7 +36,8 @@ from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.stages.result import StageOptions, StageResult
 
 NAME = "generate"
-STAGED_SPLIT, STAGED_REL = "test", "NoXI/generate/Expert_video/1"
+STAGED_SPLIT = "test"
+STAGED_REL = {"react2024": "NoXI/generate/Expert_video/1", "react2025": "speaker/session0/generate"}
 
 
 @dataclass(frozen=True)
@@ -45,22 +48,27 @@ class SpeakerFiles:
     face_3dmm: Path | None = None
 
 
-def required_inputs(streams: list[str]) -> dict[str, str]:
-    """Which speaker files the model's feature streams need -> the option that supplies each."""
+def required_inputs(streams: list[str], fmt: ReactFormat) -> dict[str, str]:
+    """Which speaker files the model's feature streams (and the format) need -> the option
+    that supplies each."""
     need = {"audio": "--speaker-audio"}
     if any(s in TORCHSCRIPT_STREAMS for s in streams):
         need["video"] = "--speaker-video"
     if any(s in TARGET_STREAMS for s in streams):
         need.update(emotion="--speaker-emotion", face_3dmm="--speaker-3dmm")
+    if fmt.variable_length:  # the facial-attributes rows are the clip's frames
+        need["emotion"] = "--speaker-emotion"
     return need
 
 
-def stage_clip(files: SpeakerFiles, streams: list[str], tmp: Path) -> ReactLayout:
-    """A one-clip REACT-layout drop of symlinks; a missing input is an error naming its option."""
-    missing = [opt for key, opt in required_inputs(streams).items() if getattr(files, key) is None]
+def stage_clip(files: SpeakerFiles, streams: list[str], tmp: Path, fmt: ReactFormat) -> Layout:
+    """A one-clip drop of symlinks in ``fmt``'s layout; a missing input is an error naming its
+    option."""
+    need = required_inputs(streams, fmt)
+    missing = [opt for key, opt in need.items() if getattr(files, key) is None]
     if missing:
         raise ConfigError(f"the model's streams {streams} need {', '.join(missing)}")
-    layout = ReactLayout(tmp)
+    layout = open_layout(tmp, fmt)
     for stream, key in (
         ("audio", "audio"),
         ("video", "video"),
@@ -73,19 +81,18 @@ def stage_clip(files: SpeakerFiles, streams: list[str], tmp: Path) -> ReactLayou
         src = Path(src).resolve()
         if not src.exists():
             raise DataFileError(src, "speaker input not found")
-        dst = layout.clip_path(STAGED_SPLIT, STAGED_REL, stream)
+        dst = layout.clip_path(STAGED_SPLIT, STAGED_REL[fmt.name], stream)
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.symlink_to(src)
     return layout
 
 
 def clip_features(
-    params: Params, layout: ReactLayout, split: str, rel: str, streams: list[str]
+    params: Params, layout: Layout, split: str, rel: str, streams: list[str]
 ) -> dict[str, torch.Tensor]:
     """(T, d) float tensors of ``streams`` for one clip, by the `features` stage's extractors."""
     out: dict[str, np.ndarray] = {}
-    fmt = get_format(params.data.format)
-    for ex in build_extractors(params.features, streams, fmt.frames, fmt.fps):
+    for ex in build_extractors(params.features, streams, layout.fmt):
         wanted = [s for s in ex.streams if s in streams]
         if wanted:
             out.update(ex.extract(layout, split, rel, wanted))
@@ -99,15 +106,23 @@ def load_model(model: str | Path) -> ReactDiff:
     return ReactDiff.load(model)
 
 
-def write_reactions(out: Path, face: torch.Tensor, emotion: torch.Tensor) -> list[Path]:
-    """``reaction_<i>.csv`` (an Emotion CSV) and ``reaction_<i>_3dmm.npy`` (T, 58) each."""
+def write_reactions(
+    out: Path, face: torch.Tensor, emotion: torch.Tensor, fmt: ReactFormat
+) -> list[Path]:
+    """``reaction_<i>_3dmm.npy`` (T, 58) and the emotion in the format's own file:
+    ``reaction_<i>.csv`` (a REACT 2024 Emotion CSV) or ``reaction_<i>.npy`` (a REACT 2025
+    facial-attributes array (T, 25))."""
     paths = []
     for i, (f, e) in enumerate(zip(face.numpy(), emotion.numpy(), strict=True)):
-        csv = out / f"reaction_{i:02d}.csv"
-        with atomic_path(csv) as tmp:
-            write_emotion(tmp, e)
+        if fmt.variable_length:
+            emotion_file = out / f"reaction_{i:02d}.npy"
+            save_npy(emotion_file, e.astype(np.float32))
+        else:
+            emotion_file = out / f"reaction_{i:02d}.csv"
+            with atomic_path(emotion_file) as tmp:
+                write_emotion(tmp, e)
         save_npy(out / f"reaction_{i:02d}_3dmm.npy", f.astype(np.float32))
-        paths += [csv, out / f"reaction_{i:02d}_3dmm.npy"]
+        paths += [emotion_file, out / f"reaction_{i:02d}_3dmm.npy"]
     return paths
 
 
@@ -163,33 +178,37 @@ def run(params: Params, options: Options) -> StageResult:
         )
     rd = load_model(options.model or params.train_ddim.model_out)
     streams = list(rd.streams)
-    fmt = get_format(params.data.format)
+    fmt = resolve_format(params.data) if options.clip is None else None
     with tempfile.TemporaryDirectory(prefix="reactdiff-generate-") as tmp:
         if options.clip is not None:
             root, split, rel = options.clip
-            layout = ReactLayout(Path(root))
+            layout = open_layout(Path(root), resolve_format(params.data, Path(root)))
         else:
             layout, split, rel = (
-                stage_clip(options.files, streams, Path(tmp)),
+                stage_clip(options.files, streams, Path(tmp), fmt),
                 STAGED_SPLIT,
-                STAGED_REL,
+                STAGED_REL[fmt.name],
             )
+        fmt = layout.fmt
         features = clip_features(params, layout, split, rel, streams)
         emotion_file = layout.clip_path(split, rel, "emotion")
-        speaker = read_emotion(emotion_file, fmt.frames) if emotion_file.exists() else None
-        face, emotion = rd.generate(
+        frames = None if fmt.variable_length else fmt.frames
+        speaker = read_emotion(emotion_file, frames) if emotion_file.exists() else None
+        face, emotion = rd.generate_clip(
             features,
             options.samples,
+            params.evaluate.chunk_frames,
             online=options.online,
             seed=options.seed,
             **params.sampling.model_dump(),
         )
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
-    written = write_reactions(out, face.cpu(), emotion.cpu())
+    written = write_reactions(out, face.cpu(), emotion.cpu(), fmt)
     plot_reactions(out / "reactions.png", emotion.cpu(), speaker, fmt.fps)
+    ext = "npy" if fmt.variable_length else "csv"
     return StageResult(
-        summary=f"wrote {len(written) + 1} files to {out}: reaction_XX.csv, "
+        summary=f"wrote {len(written) + 1} files to {out}: reaction_XX.{ext}, "
         "reaction_XX_3dmm.npy, reactions.png",
         run_params={"samples": options.samples, "online": options.online, "seed": options.seed},
     )

@@ -27,7 +27,7 @@ class Options(StageOptions):
 def run(params: Params, options: Options) -> StageResult:
     d, t = params.ddim, params.train_ddim
     mmt, std3 = load_mmt(params.train_mmt.model_out)
-    train, val = datasets(params, mmt.streams)
+    train, val = datasets(params, mmt.streams, whole=True)  # every latent window of every clip
     summary = train_ddim(
         params, mmt, std3, train, val, options.resume, options.progress, options.on_epoch
     )

@@ -23,10 +23,20 @@ class Options(StageOptions):
     resume: bool = False  # continue from train_mmt.checkpoint
 
 
-def datasets(params: Params, streams: list[str]) -> tuple[PairFeatureDataset, PairFeatureDataset]:
-    """(train, val) pairs of the feature store, in the split stage's sample order."""
+def datasets(
+    params: Params, streams: list[str], whole: bool = False
+) -> tuple[PairFeatureDataset, PairFeatureDataset]:
+    """(train, val) pairs of the feature store, in the split stage's sample order: whole clips,
+    or windows of ``train_mmt.clip_frames`` (train: drawn anew each epoch; val: fixed)."""
     return tuple(
-        PairFeatureDataset(params.features.out, split, streams, splits_dir=params.split.out)
+        PairFeatureDataset(
+            params.features.out,
+            split,
+            streams,
+            splits_dir=params.split.out,
+            clip_frames=None if whole else params.train_mmt.clip_frames,
+            seed=params.base.seed,
+        )
         for split in ("train", "val")
     )
 
@@ -34,6 +44,7 @@ def datasets(params: Params, streams: list[str]) -> tuple[PairFeatureDataset, Pa
 def run(params: Params, options: Options) -> StageResult:
     m, t = params.mmt, params.train_mmt
     train, val = datasets(params, [*m.video_streams, *m.audio_streams])
+    skipped = {"train_pairs_too_short": len(train.skipped), "val_pairs_too_short": len(val.skipped)}
     summary = train_mmt(
         params, train, val, options.resume, options.progress, on_epoch=options.on_epoch
     )
@@ -53,7 +64,7 @@ def run(params: Params, options: Options) -> StageResult:
             "w_emotion": m.w_emotion,
             "resume": options.resume,
         },
-        metrics=final_metrics(summary),
+        metrics={**final_metrics(summary), **skipped},
         documents={"val_emotion_ccc_per_dim.json": json.loads(per_dim)},
         model=RegisteredModel(
             load=lambda: load_mmt(t.model_out)[0],

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reactdiff.config import Params
-from reactdiff.data.format import get_format
+from reactdiff.data.format import ReactFormat
 from reactdiff.data.layout import SPLITS
+from reactdiff.data.layouts import detect_format, resolve_format
 from reactdiff.errors import ConfigError, DataQualityError
 from reactdiff.stages.result import StageOptions, StageResult
-from reactdiff.validation.run import validate_drop
+from reactdiff.validation.run import VIDEO_FOLDERS, validate_drop
 
 NAME = "validate"
 
@@ -30,18 +31,26 @@ class Options(StageOptions):
             raise ConfigError(f"unknown split(s) {unknown}; choose from {list(SPLITS)}")
 
 
+def _format(params: Params, root: Path) -> ReactFormat:
+    """``data.format``; auto is detected from the root validated, which ``--root`` may set."""
+    if params.data.format == "auto":
+        return detect_format(root)
+    return resolve_format(params.data)
+
+
 def run(params: Params, options: Options) -> StageResult:
     root = options.root or params.data.react_root
     report_dir = Path(options.report_dir or params.validation.report_dir)
+    fmt = _format(params, Path(root))
     report = validate_drop(
         root,
-        get_format(params.data.format),
+        fmt,
         params.validation,
         report_dir,
         tuple(options.splits),
         options.progress,
     )
-    video = "checked" if report.video_checked else "skipped (no Video_files)"
+    video = "checked" if report.video_checked else f"skipped (no {VIDEO_FOLDERS[fmt.name]})"
     summary = (
         f"validate: {report.counts['files']} files, {report.counts['emotion_frames']} emotion "
         f"frames, video {video}: {'OK' if report.success else 'FAILED'}; report in "

@@ -8,12 +8,12 @@ of feature streams come from the caller (the `train_ddim` stage).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from reactdiff.atomic import write_json
 from reactdiff.config import DDIMParams, ModelScale, Params
@@ -27,7 +27,7 @@ from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.models.standardize import LatentTransform, Standardizer
 from reactdiff.training.common import loop_config, loss_summary, write_loss_csv
 from reactdiff.training.distributed import cleanup_distributed, init_distributed
-from reactdiff.training.loop import Trainer, to_device
+from reactdiff.training.loop import Trainer
 
 EMOTION_LAYOUT = EmotionLayout.from_slices(AU_SLICE, VA_SLICE, EXPR_SLICE)
 
@@ -84,23 +84,54 @@ class DDIMLoss(nn.Module):
         return {"loss": model(batch["x0"], batch["speaker"])}
 
 
+def length_batches(lengths: list[int], batch_size: int) -> Iterator[list[int]]:
+    """Indices in batches of equal length (so they stack), each length's in dataset order,
+    lengths in order of first appearance: one length gives the plain sequential batches."""
+    by_length: dict[int, list[int]] = {}
+    for i, n in enumerate(lengths):
+        by_length.setdefault(n, []).append(i)
+    for ids in by_length.values():
+        for start in range(0, len(ids), batch_size):
+            yield ids[start : start + batch_size]
+
+
 @torch.no_grad()
 def encode_split(
     mmt: MMT, dataset, batch_size: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(listener latents, speaker latents), each (N, T, L) on the CPU, in sample order."""
-    listener, speaker = [], []
-    for batch in DataLoader(dataset, batch_size=batch_size):
-        batch = to_device(batch, device)
-        listener.append(mmt.encode(batch["listener"]).float().cpu())
-        speaker.append(mmt.encode(batch["speaker"]).float().cpu())
-    return torch.cat(listener), torch.cat(speaker)
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """(listener latents, speaker latents), each a list of (T_i, L) on the CPU in sample order,
+    T_i the clip's frames rounded down to whole encoder windows; clips of equal length are
+    encoded together."""
+    unit = mmt.cfg.window
+    lengths = [n - n % unit if unit else n for n in dataset.lengths]
+    listener: list[torch.Tensor | None] = [None] * len(dataset)
+    speaker: list[torch.Tensor | None] = [None] * len(dataset)
+    for ids in length_batches(lengths, batch_size):
+        if lengths[ids[0]] == 0:  # shorter than one window: nothing to learn from
+            continue
+        items, frames = [dataset[i] for i in ids], lengths[ids[0]]
+        cut = {
+            side: {
+                s: torch.stack([it[side][s][:frames] for it in items]).to(device)
+                for s in items[0][side]
+            }
+            for side in ("listener", "speaker")
+        }
+        lis = mmt.encode(cut["listener"]).float().cpu()
+        spk = mmt.encode(cut["speaker"]).float().cpu()
+        for i, lis_i, spk_i in zip(ids, lis, spk, strict=True):
+            listener[i], speaker[i] = lis_i, spk_i
+    kept = [i for i in range(len(dataset)) if listener[i] is not None]
+    return [listener[i] for i in kept], [speaker[i] for i in kept]
 
 
 def _windows(
-    latent: LatentTransform, lis: torch.Tensor, spk: torch.Tensor, w: int
+    latent: LatentTransform, lis: list[torch.Tensor], spk: list[torch.Tensor], w: int
 ) -> LatentWindows:
-    return LatentWindows(to_windows(latent(lis), w), to_windows(latent(spk), w))
+    """Every whole window of every clip, clip after clip."""
+    cut = [to_windows(latent(x[None]), w) for x in lis]
+    cond = [to_windows(latent(x[None]), w) for x in spk]
+    return LatentWindows(torch.cat(cut), torch.cat(cond))
 
 
 def train_ddim(

@@ -174,6 +174,8 @@ class Trainer:
             seed_everything(self.cfg.seed + self.info.rank)
         for epoch in range(self.start_epoch, self.cfg.epochs):
             self.sampler.set_epoch(epoch)
+            if hasattr(self.train_loader.dataset, "set_epoch"):  # windows cropped per epoch
+                self.train_loader.dataset.set_epoch(epoch)
             self.model.train()
             sums: dict[str, float] = {}
             count = 0

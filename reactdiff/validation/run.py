@@ -10,14 +10,22 @@ import pandas as pd
 
 from reactdiff.atomic import atomic_dir, check_replaceable, write_json
 from reactdiff.config import ValidateParams
-from reactdiff.data.format import ReactFormat
-from reactdiff.data.layout import SPLITS
+from reactdiff.data.format import REACT2024, REACT2025, ReactFormat
+from reactdiff.data.layout import SPLITS, STREAM_DIRS
+from reactdiff.data.mars import MODALITY_DIRS
 from reactdiff.validation.engine import gx_context, run_expectations, unexpected
+from reactdiff.validation.mars_tables import build_mars_tables
 from reactdiff.validation.suites import Suite, all_suites
 from reactdiff.validation.tables import DropTables, build_tables
 
 SOURCE = "react_drop"  # the Data Docs' data source; each table is one of its assets
 OWNER = "reactdiff validate"  # the report folder is replaced whole: only ever its own
+# Per format: how a drop becomes tables (the suites follow from ``all_suites``), and the
+# folder its videos are in.
+TABLE_BUILDERS = {REACT2024.name: build_tables, REACT2025.name: build_mars_tables}
+VIDEO_FOLDERS = {REACT2024.name: STREAM_DIRS["video"], REACT2025.name: MODALITY_DIRS["video"]}
+# Index columns that say where in a file a row is: grouped into one example per file.
+POSITIONS = {"line": "lines", "row": "rows"}
 
 
 @dataclass
@@ -59,15 +67,14 @@ def _failures(suite: Suite, result) -> list[Failure]:
         if u.error is not None:
             out.append(Failure(suite.name, suite.table, f"{u.check}: check errored: {u.error}", 0))
             continue
+        pos = next((c for c in suite.index_columns if c in POSITIONS), None)
         groups: dict[str, list] = {}
         for idx in u.rows:
-            where = ": ".join(
-                str(idx[c]) for c in suite.index_columns if c != "line" and idx[c] != ""
-            )
-            groups.setdefault(where, []).append(idx.get("line", idx.get(u.column)))
+            where = ": ".join(str(idx[c]) for c in suite.index_columns if c != pos and idx[c] != "")
+            groups.setdefault(where, []).append(idx[pos] if pos else idx.get(u.column))
         for where, details in groups.items():
-            if "line" in suite.index_columns:
-                examples = [f"lines {', '.join(str(d) for d in details[:5])}"]
+            if pos is not None:
+                examples = [f"{POSITIONS[pos]} {', '.join(str(d) for d in details[:5])}"]
             else:  # a flag column (readable, finite, ...) says nothing more than the check
                 examples = [_plain(d) for d in details[:5] if not isinstance(d, bool | np.bool_)]
             out.append(Failure(suite.name, where, u.check, len(details), examples))
@@ -82,11 +89,12 @@ def validate_drop(
     splits: tuple[str, ...] = SPLITS,
     progress: bool = True,
 ) -> ValidationReport:
-    """Validate a drop; the report directory is replaced atomically (summary + Data Docs), and
-    refused before the drop is read if it holds anything but an earlier report."""
+    """Validate a drop in format ``fmt``; the report directory is replaced atomically (summary +
+    Data Docs), and refused before the drop is read if it holds anything but an earlier
+    report. The report has one shape for both formats (a MARS drop has no matrices: 0)."""
     root, report_dir = Path(root), Path(report_dir)
     check_replaceable(report_dir, OWNER)
-    tables: DropTables = build_tables(root, splits, progress=progress)
+    tables: DropTables = TABLE_BUILDERS[fmt.name](root, splits, progress=progress)
     failures: list[Failure] = []
     suites: dict[str, dict] = {}
     with atomic_dir(report_dir, owner=OWNER) as tmp:

@@ -1,4 +1,5 @@
-"""Turn a drop into the tables the expectation suites check.
+"""Turn a REACT 2024 drop into the tables the expectation suites check (REACT 2025:
+``mars_tables``, which shares the file-table rows).
 
 GX costs ~0.35 s per validation run, so files are not validated one by one: every emotion
 frame goes into one frame table, every file into one file table, every split row into one
@@ -44,26 +45,30 @@ class DropTables:
     matrices: pd.DataFrame  # one row per neighbour matrix
     video_checked: bool
     warnings: list[str] = field(default_factory=list)
+    # REACT 2025 only: one row per recording name, the splits it is in (mars_tables)
+    recordings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def _file_row(path: Path, stream: str, split: str, **values) -> dict:
+def file_row(path: Path, stream: str, split: str, **values) -> dict:
+    """A file-table row: FILE_COLUMNS (None where the stream has no such value) + ``values``."""
     row = dict.fromkeys(FILE_COLUMNS)
     row.update(file=str(path), stream=stream, split=split, readable=True, problem="")
     row.update(values)
     return row
 
 
-def _unreadable(path: Path, stream: str, split: str, err: DataFileError) -> dict:
-    return _file_row(path, stream, split, readable=False, problem=err.problem)
+def unreadable_row(path: Path, stream: str, split: str, err: DataFileError) -> dict:
+    """The row of a file that could not be read: the reader's problem is where it fails."""
+    return file_row(path, stream, split, readable=False, problem=err.problem)
 
 
 def _emotion(path: Path, split: str) -> tuple[dict, pd.DataFrame | None]:
     try:
         df = read_emotion_table(path)
     except DataFileError as err:
-        return _unreadable(path, "emotion", split, err), None
+        return unreadable_row(path, "emotion", split, err), None
     numeric = all(pd.api.types.is_numeric_dtype(df[c]) for c in df.columns)
-    row = _file_row(path, "emotion", split, frames=len(df), dims=df.shape[1])
+    row = file_row(path, "emotion", split, frames=len(df), dims=df.shape[1])
     if df.shape[1] != EMOTION_DIM or not numeric:
         if not numeric:
             row.update(readable=False, problem="non-numeric values")
@@ -79,10 +84,10 @@ def _face(path: Path, split: str) -> dict:
     try:
         arr = load_npy(path)
     except DataFileError as err:
-        return _unreadable(path, "3dmm", split, err)
+        return unreadable_row(path, "3dmm", split, err)
     shape_ok = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[1] == 1)
     finite = bool(np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all())
-    return _file_row(
+    return file_row(
         path,
         "3dmm",
         split,
@@ -97,17 +102,17 @@ def _audio(path: Path, split: str) -> dict:
     try:
         wav, rate = read_audio(path)
     except DataFileError as err:
-        return _unreadable(path, "audio", split, err)
-    return _file_row(
+        return unreadable_row(path, "audio", split, err)
+    return file_row(
         path, "audio", split, seconds=len(wav) / rate, finite=bool(np.isfinite(wav).all())
     )
 
 
 def _video(path: Path, split: str) -> dict:
     try:
-        return _file_row(path, "video", split, frames=count_video_frames(path))
+        return file_row(path, "video", split, frames=count_video_frames(path))
     except DataFileError as err:
-        return _unreadable(path, "video", split, err)
+        return unreadable_row(path, "video", split, err)
 
 
 def _clip(layout: ReactLayout, split: str, rel: str, video: bool):
@@ -194,7 +199,7 @@ def build_tables(
         try:
             csv_rows = layout.split_rows(split)
         except DataFileError as err:
-            file_rows.append(_unreadable(err.path, "split_csv", split, err))
+            file_rows.append(unreadable_row(err.path, "split_csv", split, err))
             continue
         pair_rows += [_pair_row(layout.split_csv(split), split, r) for r in csv_rows]
         pairs = [r.pair for r in csv_rows if not r.problem]  # only these clips are opened

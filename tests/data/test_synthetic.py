@@ -10,7 +10,8 @@ from reactdiff.data.appropriateness import neighbour_matrix
 from reactdiff.data.format import read_emotion
 from reactdiff.data.layout import SPLITS, ReactLayout, session_of
 from reactdiff.data.readers import audio_info, count_video_frames, load_npy, read_3dmm
-from reactdiff.data.synthetic.conversation import Style, simulate_clip
+from reactdiff.data.synthetic import conversation as conv
+from reactdiff.data.synthetic.conversation import Style, frames_of, simulate_clip
 from reactdiff.data.synthetic.drop import assign_splits, write_drop
 from reactdiff.errors import ConfigError
 from tests.helpers.params import tiny_spec
@@ -118,16 +119,18 @@ def _xcorr(a: np.ndarray, b: np.ndarray, lag: int) -> float:
     return float(np.corrcoef(a[-lag:], b[: len(b) + lag])[0, 1])
 
 
-def test_listener_follows_speaker_with_positive_lag():
+@pytest.mark.parametrize(("fps", "frames"), [(25, 751), (30, 900)])
+def test_listener_follows_speaker_with_positive_lag(fps, frames):
     """Averaged over clips, the listener's valence and smile correlate best with the main
-    talker's at a positive lag within 0.2-1.0 s (the listener reacts, it does not lead)."""
+    talker's at a positive lag within 0.2-1.0 s (the listener reacts, it does not lead), at
+    either format's frame rate: the model's lags are in seconds."""
     rng = np.random.default_rng(3)
-    lags = np.arange(-40, 41)
+    lags = np.arange(-round(1.6 * fps), round(1.6 * fps) + 1)  # +-1.6 s
     curves = {"valence": np.zeros(len(lags)), "AU12": np.zeros(len(lags))}
     for _ in range(12):
-        styles = (Style.sample(rng), Style.sample(rng))
+        styles = (Style.sample(rng, fps), Style.sample(rng, fps))
         for _ in range(3):
-            clip = simulate_clip(rng, styles, 751)
+            clip = simulate_clip(rng, styles, frames)
             spk, lis = clip.sides[clip.main_talker], clip.sides[1 - clip.main_talker]
             for name, col in (("valence", 15), ("AU12", 7)):
                 x = spk.emotion[:, col] if name == "valence" else spk.au_activation[:, col]
@@ -135,15 +138,16 @@ def test_listener_follows_speaker_with_positive_lag():
                 curves[name] += np.nan_to_num([_xcorr(x, y, int(L)) for L in lags])
     for name, curve in curves.items():
         best = int(lags[np.argmax(curve)])
-        assert 5 <= best <= 25, f"{name}: best lag {best} frames"
+        assert round(0.2 * fps) <= best <= fps, f"{name}: best lag {best} frames at {fps} fps"
 
 
-def test_listener_nods_in_speaker_pauses():
+@pytest.mark.parametrize(("fps", "frames"), [(25, 751), (30, 900)])
+def test_listener_nods_in_speaker_pauses(fps, frames):
     rng = np.random.default_rng(5)
     in_pause, in_talk = [], []
     for _ in range(10):
-        styles = (Style.sample(rng), Style.sample(rng))
-        clip = simulate_clip(rng, styles, 751)
+        styles = (Style.sample(rng, fps), Style.sample(rng, fps))
+        clip = simulate_clip(rng, styles, frames)
         spk, lis = clip.sides[clip.main_talker], clip.sides[1 - clip.main_talker]
         lag = styles[1 - clip.main_talker].lag
         pitch_speed = np.abs(np.diff(lis.face_3dmm[:, 52], prepend=0))[lag:]
@@ -151,3 +155,40 @@ def test_listener_nods_in_speaker_pauses():
         in_pause.append(pitch_speed[talking == 0].mean())
         in_talk.append(pitch_speed[talking == 1].mean())
     assert np.mean(in_pause) > 1.2 * np.mean(in_talk)
+
+
+def test_durations_are_the_react2024_frame_counts_at_25_fps():
+    """The model's durations are in seconds; at 25 fps they must give the integers the REACT
+    2024 drop was generated with, or its bytes would change."""
+    assert [frames_of(s, 25) for s in conv.LAG_SECONDS] == [5, 25]
+    assert frames_of(conv.FIRST_ONSET_SECONDS, 25) == 25
+    assert frames_of(conv.MIN_BURST_SECONDS, 25) == 5
+    assert frames_of(conv.MIN_PAUSE_SECONDS, 25) == 4
+    assert frames_of(conv.BACKCHANNEL_GAP_SECONDS[0], 25) == 25
+    assert [frames_of(s, 25) for s in conv.BACKCHANNEL_SECONDS] == [5, 12]
+    assert frames_of(conv.NOD_SECONDS, 25) == 15
+    widths = (conv.AU_NOISE_SECONDS, conv.VA_NOISE_SECONDS, conv.EXPR_NOISE_SECONDS)
+    assert [frames_of(s, 25) for s in widths] == [4, 3, 6]
+
+
+@pytest.mark.parametrize("fps", [25, 30])
+def test_talk_timing_is_in_seconds(fps):
+    """The main talker talks about the same share of the time, in bursts of about the same
+    length in seconds, whatever the frame rate."""
+    rng = np.random.default_rng(11)
+    share, bursts = [], []
+    for _ in range(6):
+        styles = (Style.sample(rng, fps), Style.sample(rng, fps))
+        clip = simulate_clip(rng, styles, 90 * fps, main=0)
+        talk = clip.sides[0].talk
+        share.append(talk.mean())
+        starts = np.flatnonzero(np.diff(talk, prepend=0) == 1)
+        bursts.append(talk.sum() / max(1, len(starts)) / fps)
+    assert 0.65 < np.mean(share) < 0.85  # 1.6 s bursts, 0.6 s pauses: about 0.73
+    assert 1.3 < np.mean(bursts) < 2.0  # about the 1.6 s mean, in seconds at either rate
+
+
+def test_styles_of_other_frame_rates_are_refused():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="different frame rates"):
+        simulate_clip(rng, (Style.sample(rng, 25), Style.sample(rng, 30)), 100)

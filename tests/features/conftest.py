@@ -19,7 +19,7 @@ def extract(root: Path, out: Path, clips: dict | None = None, **kwargs):
     kwargs.setdefault("workers", 1)
     kwargs.setdefault("progress", False)
     clips = split_clips(root) if clips is None else clips
-    return extract_features(root, out, clips, params, FRAMES, FPS, **kwargs)
+    return extract_features(root, out, clips, params, "react2024", **kwargs)
 
 
 @pytest.fixture

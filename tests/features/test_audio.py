@@ -25,7 +25,7 @@ def test_tone_onset_shows_up_at_its_frame(tmp_path, rate):
     path = tmp_path / "tone.wav"
     _tone_wav(path, rate, on_frame=300)
     ex = MfccExtractor(repo_params().features.mfcc, FRAMES, FPS)
-    mfcc = ex.compute(read_audio_at(path, 16000))
+    mfcc = ex.compute(read_audio_at(path, 16000), FRAMES)
     assert mfcc.shape == (FRAMES, 26) and mfcc.dtype == np.float32
     energy = mfcc[:, 0]
     assert np.argmax(np.diff(energy)) + 1 == 300
@@ -45,8 +45,8 @@ def test_short_audio_is_an_error_naming_the_file(tiny_drop):
         ex.extract(layout, "train", rel, ["mfcc"])
 
 
-def test_hop_must_be_one_video_frame():
-    with pytest.raises(ConfigError, match=r"features\.mfcc\.hop_ms: 20 ms"):
-        MfccExtractor(
-            params_with({"features": {"mfcc": {"hop_ms": 20}}}).features.mfcc, FRAMES, FPS
-        )
+def test_window_and_hop_are_one_video_frame():
+    ex = MfccExtractor(repo_params().features.mfcc, FRAMES, FPS)
+    assert (ex.rate, ex.window, ex.hop) == (16000, 640, 640)  # 40 ms at 25 fps
+    with pytest.raises(ConfigError, match=r"features\.mfcc\.hop_ms"):  # fixed by the format
+        params_with({"features": {"mfcc": {"hop_ms": 20}}})

@@ -63,11 +63,11 @@ def test_resume_after_a_crash_redoes_only_the_rest(tiny_drop, tmp_path, monkeypa
     out = tmp_path / "store"
     compute, calls = MfccExtractor.compute, []
 
-    def crash_after_5(self, wave):
+    def crash_after_5(self, wave, frames):
         if len(calls) == 5:
             raise KeyboardInterrupt  # as if the run was killed
         calls.append(1)
-        return compute(self, wave)
+        return compute(self, wave, frames)
 
     monkeypatch.setattr(MfccExtractor, "compute", crash_after_5)
     with pytest.raises(KeyboardInterrupt):

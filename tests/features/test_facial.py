@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from reactdiff.config import FacialParams, FeaturesParams
+from reactdiff.data.format import REACT2024
 from reactdiff.data.layout import ReactLayout
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.extract import split_clips
@@ -91,7 +92,7 @@ def test_stage_stores_torchscript_streams(modules, tiny_drop_master, tmp_path):
 
 def test_torchscript_streams_need_the_backend_and_the_paths(modules, tmp_path):
     with pytest.raises(ConfigError, match=r"need features\.facial\.backend: torchscript"):
-        build_extractors(_features(streams=("va",)), ["va"], FRAMES, FPS)
+        build_extractors(_features(streams=("va",)), ["va"], REACT2024)
     with pytest.raises(ConfigError, match=r"features\.facial\.au: not set"):
         TorchScriptExtractor(_facial(backend="torchscript", va=modules["va"]), ["au"], FRAMES)
     missing = tmp_path / "fe.pt"

@@ -47,6 +47,19 @@ def tiny_params(path: Path, **data_overrides) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def tiny_mars_params(path: Path) -> None:
+    """``tiny_params`` switched to a synthetic REACT 2025 drop of 3 dyads x 2 sessions, clips of
+    10-20 s, trained on 300-frame windows."""
+    tiny_params(path, format="react2025")
+    params = yaml.safe_load(path.read_text())
+    params["data"]["synthetic"]["react2025"].update(
+        dyads=3, sessions=2, min_seconds=10, max_seconds=20
+    )
+    params["train_mmt"]["clip_frames"] = 300
+    params["evaluate"]["gt_samples"] = 2
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def run(cmd: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 

@@ -33,7 +33,7 @@ def test_external_source_is_fingerprinted_not_copied(tiny_drop, tmp_path):
 
 def test_external_source_must_look_like_react(tmp_path):
     params = params_with({"data": {"source": str(tmp_path), "root": str(tmp_path / "raw")}})
-    with pytest.raises(DataFileError, match=r"not a REACT root: missing .*train\.csv"):
+    with pytest.raises(DataFileError, match=r"not a react2024 root: missing .*train\.csv"):
         run_data_stage(params)
 
 

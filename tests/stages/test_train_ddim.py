@@ -72,3 +72,39 @@ def test_batched_generate(trained):
     batch = {k: torch.stack([v, v]) for k, v in speaker.items()}
     face, emotion = model.generate(batch, num_samples=2, seed=1)
     assert face.shape == (2, 2, 750, 58) and emotion.shape == (2, 2, 750, 25)
+
+
+def _long(speaker: dict, frames: int) -> dict:
+    """The speaker's streams repeated to ``frames`` frames."""
+    return {k: v.repeat(-(-frames // len(v)), 1)[:frames] for k, v in speaker.items()}
+
+
+def test_a_clip_of_any_length_is_generated_in_chunks(trained):
+    params, tmp, _ = trained
+    model = ReactDiff.load(tmp / "reactdiff.pt")
+    speaker = _speaker(params, model)
+    whole = model.generate(speaker, num_samples=2, seed=4)
+    chunked = model.generate_clip(speaker, 2, 750, seed=4)
+    assert all(torch.equal(a, b) for a, b in zip(whole, chunked, strict=True))  # 2024: as before
+    for frames in (437, 1600):
+        x = _long(speaker, frames)
+        face, emotion = model.generate_clip(x, 2, 750, seed=4)
+        assert face.shape == (2, frames, 58) and emotion.shape == (2, frames, 25)
+        assert set(emotion[..., :15].unique().tolist()) <= {0.0, 1.0}
+        assert torch.equal(emotion, model.generate_clip(x, 2, 750, seed=4)[1])
+    x = _long(speaker, 1600)
+    changed = {k: torch.cat([v[:750], v[750:] + 5.0]) for k, v in x.items()}
+    first = model.generate_clip(x, 2, 750, seed=4)[0][:, :750]
+    assert torch.equal(first, model.generate_clip(changed, 2, 750, seed=4)[0][:, :750])
+    with pytest.raises(ValueError, match="chunk_frames 700 is not a multiple of the model's 150"):
+        model.generate_clip(x, 2, 700)
+
+
+def test_reconstruct_a_clip_of_any_length(trained):
+    params, tmp, _ = trained
+    model = ReactDiff.load(tmp / "reactdiff.pt")
+    speaker = _speaker(params, model)
+    batch = {k: v[None] for k, v in speaker.items()}
+    assert torch.equal(model.reconstruct_clip(speaker, 750)[1][0], model.reconstruct(batch)[1][0])
+    face, emotion = model.reconstruct_clip(_long(speaker, 980), 750)
+    assert face.shape == (1, 980, 58) and emotion.shape == (1, 980, 25)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from reactdiff.atomic import atomic_dir
 from reactdiff.config import Params
 from reactdiff.data.appropriateness import neighbour_matrix
-from reactdiff.data.format import get_format, write_emotion
+from reactdiff.data.format import REACT2024, write_emotion
 from reactdiff.data.layout import SPLITS, Pair, ReactLayout, write_split_csv
 from reactdiff.data.synthetic.audio import render_audio
 from reactdiff.data.synthetic.conversation import Style, simulate_clip
@@ -48,8 +48,9 @@ class SynthSpec:
 
     @staticmethod
     def from_params(params: Params, **overrides: Any) -> SynthSpec:
-        """The drop that ``data.synthetic`` describes, in the REACT 2024 format."""
-        s, fmt = params.data.synthetic, get_format(params.data.format)
+        """The drop that ``data.synthetic`` describes, in the REACT 2024 format (whatever
+        ``data.format`` says: this writer knows one layout; ``mars.MarsSynthSpec`` the other)."""
+        s, fmt = params.data.synthetic, REACT2024
         spec = SynthSpec(
             sessions=s.sessions,
             clips_per_session=s.clips_per_session,
@@ -79,21 +80,25 @@ def session_sides(index: int, n_sessions: int) -> tuple[str, str]:
     return f"NoXI/{name}/Expert_video", f"NoXI/{name}/Novice_video"
 
 
-def assign_splits(n_sessions: int, fractions: tuple[float, float, float], seed: int) -> list[str]:
-    """Split name of each session: a seeded shuffle, every split non-empty. Both inputs are
-    ``data.synthetic`` params, so a value that leaves a split empty is a ConfigError."""
+def assign_splits(
+    n_sessions: int,
+    fractions: tuple[float, float, float],
+    seed: int,
+    key: str = "data.synthetic.sessions",
+) -> list[str]:
+    """Split name of each unit (a REACT 2024 session, a REACT 2025 dyad): a seeded shuffle,
+    every split non-empty. Both inputs are ``data.synthetic`` params, so a value that leaves a
+    split empty is a ConfigError naming ``key``, the param that counts the units."""
+    unit = key.rsplit(".", 1)[-1]
     if n_sessions < 3:
-        raise ConfigError(
-            f"data.synthetic.sessions: need at least 3 sessions for train/val/test, "
-            f"got {n_sessions}"
-        )
+        raise ConfigError(f"{key}: need at least 3 {unit} for train/val/test, got {n_sessions}")
     n_val = max(1, round(fractions[1] * n_sessions))
     n_test = max(1, round(fractions[2] * n_sessions))
     n_train = n_sessions - n_val - n_test
     if n_train < 1:
         raise ConfigError(
-            f"data.synthetic.split_fractions: {list(fractions)} of {n_sessions} sessions "
-            f"(data.synthetic.sessions) leave none for train"
+            f"data.synthetic.split_fractions: {list(fractions)} of {n_sessions} {unit} "
+            f"({key}) leave none for train"
         )
     order = np.random.default_rng([seed, 1_000_003]).permutation(n_sessions)
     names = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
@@ -113,7 +118,7 @@ def _write_side(root: Path, split: str, rel: str, side, wav: np.ndarray, spec: S
     write_emotion(paths["emotion"], side.emotion)
     np.save(paths["3dmm"], side.face_3dmm[:, None, :])
     if spec.video:
-        encode_mp4(draw_faces(side, spec.video_size), paths["video"])
+        encode_mp4(draw_faces(side, spec.video_size), paths["video"], REACT2024.fps)
 
 
 def _write_session(

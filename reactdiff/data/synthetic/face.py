@@ -12,7 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from reactdiff.data.synthetic.conversation import FPS, SideSignals
+from reactdiff.data.format import REACT2024
+from reactdiff.data.synthetic.conversation import SideSignals
 
 PALETTE = np.array(
     [[40, 44, 52], [224, 182, 150], [250, 250, 250], [40, 30, 25], [70, 40, 30], [160, 60, 60]],
@@ -75,10 +76,10 @@ def draw_faces(side: SideSignals, size: int) -> np.ndarray:
     return np.take(PALETTE, label, axis=0)
 
 
-def encode_mp4(frames: np.ndarray, path: Path) -> None:
-    """H.264 mp4 at 25 fps; single-threaded so the same frames give the same bytes."""
+def encode_mp4(frames: np.ndarray, path: Path, fps: int = REACT2024.fps) -> None:
+    """H.264 mp4 at ``fps``; single-threaded so the same frames give the same bytes."""
     with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=FPS)
+        stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
         stream.codec_context.thread_count = 1
