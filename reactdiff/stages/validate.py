@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reactdiff.config import Params
-from reactdiff.data.format import ReactFormat
 from reactdiff.data.layout import SPLITS
-from reactdiff.data.layouts import detect_format, resolve_format
+from reactdiff.data.layouts import resolve_format
 from reactdiff.errors import ConfigError, DataQualityError
 from reactdiff.stages.result import StageOptions, StageResult
 from reactdiff.validation.run import VIDEO_FOLDERS, validate_drop
@@ -31,17 +30,10 @@ class Options(StageOptions):
             raise ConfigError(f"unknown split(s) {unknown}; choose from {list(SPLITS)}")
 
 
-def _format(params: Params, root: Path) -> ReactFormat:
-    """``data.format``; auto is detected from the root validated, which ``--root`` may set."""
-    if params.data.format == "auto":
-        return detect_format(root)
-    return resolve_format(params.data)
-
-
 def run(params: Params, options: Options) -> StageResult:
     root = options.root or params.data.react_root
     report_dir = Path(options.report_dir or params.validation.report_dir)
-    fmt = _format(params, Path(root))
+    fmt = resolve_format(params.data, Path(root))  # auto: detected from the root validated
     report = validate_drop(
         root,
         fmt,
