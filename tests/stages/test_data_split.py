@@ -56,3 +56,32 @@ def test_split_stage_rejects_mismatched_matrix(tiny_drop, tmp_path):
     with pytest.raises(DataFileError, match=r"neighbour_emotion_val\.npy: shape \(3, 3\)"):
         write_splits(tiny_drop, tmp_path / "splits")
     assert not (tmp_path / "splits").exists()  # nothing half-written
+
+
+def test_a_mars_root_is_fingerprinted_and_split_from_its_tree(mars_master, tmp_path):
+    import shutil
+
+    from reactdiff.data.mars import MarsLayout, appropriateness
+    from reactdiff.stages import split as split_stage
+
+    root = shutil.copytree(mars_master / "root", tmp_path / "mars")
+    params = params_with(
+        {
+            "data": {"source": str(root), "format": "auto", "root": str(tmp_path / "raw")},
+            "split": {"out": str(tmp_path / "splits")},
+        }
+    )
+    summary = run_data_stage(params)
+    assert summary["format"] == "react2025" and summary["files"] == 3 * 2 * 2 * 2 * 3
+    result = split_stage.run(params, split_stage.Options(progress=False))
+    out = tmp_path / "splits"
+    assert result.metrics["test_pairs"] == 4 and result.metrics["test_sessions"] == 2
+    rows = list(csv.reader((out / "samples_test.csv").open()))
+    assert rows[1] == ["0", "speaker/session0/Camera-test-0-0", "listener/session0/Camera-test-0-0"]
+    assert rows[5] == ["4", "listener/session0/Camera-test-0-0", "speaker/session0/Camera-test-0-0"]
+    samples = MarsLayout(root).samples("test")
+    m = np.load(out / "neighbour_emotion_test.npy")
+    np.testing.assert_array_equal(m, appropriateness(samples, "test"))
+    shutil.rmtree(root / "val")  # a MARS root needs every split's facial-attributes folder
+    with pytest.raises(DataFileError, match=r"not a react2025 root: missing .*val/facial-attr"):
+        run_data_stage(params)
