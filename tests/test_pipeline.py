@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers.repo import repo_copy_env, run, tiny_mars_params, tiny_params
+from tests.helpers.repo import repo_copy_env, run, tiny_params
 
 STAGES = ("data", "validate", "split", "features", "train_mmt", "train_ddim", "evaluate")
 
@@ -100,26 +100,3 @@ def test_bad_drop_stops_the_pipeline_before_split(repo_copy, tiny_drop_novideo):
     assert "Running stage 'split'" not in result.stdout
     assert (work / "data/raw/source.json").is_file()  # the real drop is fingerprinted, not copied
     assert not (work / "data/splits").exists()
-
-
-@pytest.mark.slow
-def test_dvc_repro_on_a_synthetic_react2025_drop(repo_copy):
-    """One param switches the whole pipeline to the REACT 2025 (MARS) layout: every stage runs
-    on a synthetic MARS drop and the evaluation follows the 2025 protocol."""
-    work, env = repo_copy
-    tiny_mars_params(work / "params.yaml")
-    result = run(["dvc", "repro"], work, env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    for stage in STAGES:
-        assert f"Running stage '{stage}'" in result.stdout
-    raw = work / "data/raw"
-    assert (raw / "test/facial-attributes/speaker/session1").is_dir()
-    assert not (raw / "test.csv").exists()  # MARS has no split CSVs: the split stage writes them
-    assert (work / "data/splits/neighbour_emotion_test.npy").is_file()
-    validation = json.loads((work / "data/validation/summary.json").read_text())
-    assert validation["success"]
-    evaluation = json.loads((work / "metrics/eval.json").read_text())
-    assert set(evaluation["GT"]) == {"FRCorr", "FRDist", "FRDiv", "FRVar", "FRSyn", "FRSyn_all"}
-    assert evaluation["GT"]["FRDist"] == 0
-    report = (work / "reports/eval.md").read_text()
-    assert "REACT 2025 protocol" in report and "| ReactDiff (online) |" in report

@@ -8,6 +8,7 @@ import pytest
 from mlflow import MlflowClient
 
 from flows.pipeline import pipeline
+from tests.helpers.repo import tiny_mars_params
 
 STAGES = ["data", "validate", "split"]
 ALL_STAGES = [*STAGES, "features", "train_mmt", "train_ddim", "evaluate"]
@@ -37,7 +38,10 @@ def _runs(uri: str) -> tuple[object, dict]:
 
 @pytest.mark.slow
 def test_every_stage_logs_a_run_nested_under_the_pipeline_run(prefect_harness, in_repo_copy):
-    _, uri = in_repo_copy
+    """On a synthetic REACT 2025 (MARS) drop, switched by the one param: the REACT 2024
+    pipeline runs end to end in tests/test_pipeline.py and tests/flows/test_deployment.py."""
+    work, uri = in_repo_copy
+    tiny_mars_params(work / "params.yaml")
     statuses = pipeline()  # every stage of dvc.yaml, in its order
     assert list(statuses.items()) == [(s, "ran") for s in ALL_STAGES]
 
@@ -50,9 +54,17 @@ def test_every_stage_logs_a_run_nested_under_the_pipeline_run(prefect_harness, i
     assert all(run.info.status == "FINISHED" for run in children.values())
     assert children["data"].data.metrics["seconds"] > 0
     assert children["validate"].data.metrics["failures"] == 0
-    assert children["split"].data.metrics["test_pairs"] == 1
+    assert children["split"].data.metrics["test_pairs"] == 2  # 1 dyad x 2 sessions
     assert children["train_mmt"].data.metrics["val_emotion_ccc"] > -1
-    assert children["evaluate"].data.metrics["B_MeanFr/FRSyn"] == 49
+    evaluate = children["evaluate"].data
+    assert evaluate.params["protocol"] == "react2025"
+    assert evaluate.metrics["B_MeanFr/FRSyn"] == 49 and evaluate.metrics["GT/FRDist"] == 0
+    assert "FRDvs" not in " ".join(evaluate.metrics)  # the 2025 metric list
+    raw = work / "data/raw"
+    assert (raw / "test/facial-attributes/speaker/session1").is_dir()
+    assert not (raw / "test.csv").exists()  # MARS has no split CSVs: the split stage writes them
+    assert (work / "data/splits/neighbour_emotion_test.npy").is_file()
+    assert "REACT 2025 protocol" in (work / "reports/eval.md").read_text()
     client = MlflowClient(uri)
     artifacts = client.list_artifacts(children["validate"].info.run_id, "validation")
     assert {a.path for a in artifacts} >= {"validation/summary.json", "validation/data_docs"}
