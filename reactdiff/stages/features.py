@@ -1,9 +1,9 @@
 """The `features` stage: every stream of every clip into the feature store, then validated.
 
 The clips come from the split stage's CSVs (``split.out``) for the pipeline's own root, from the
-root's CSVs for any other root. A bad input file does not stop the other clips: their arrays are
+root itself for any other root (REACT 2024: its CSVs; REACT 2025: its tree). A bad input file does not stop the other clips: their arrays are
 stored, then every bad file is named (exit 2). The store is then checked by the feature-store
-suite (every stream of every clip present, frames, dims, dtype, finite, sha256) and the result
+suite (every stream of every clip present, the clip's frames, dims, dtype, finite, sha256) and the result
 written to ``<store>/validation.json``; a failure fails the stage (exit 1).
 """
 
