@@ -324,7 +324,9 @@ def generate(
     root: Annotated[Path | None, typer.Option(help="the drop of --clip [data root]")] = None,
     split: Annotated[str, typer.Option(help="the split of --clip")] = "test",
     samples: Annotated[int, typer.Option(min=1, help="reactions to generate")] = 10,
-    online: Annotated[bool, typer.Option(help="window by window, past input only")] = False,
+    online: Annotated[
+        bool, typer.Option(help="streamed: frame t from speaker frames <= t + online.delay_frames")
+    ] = False,
     seed: Annotated[int | None, typer.Option(help="same seed, same reactions")] = None,
     model: Annotated[
         str | None, typer.Option(help="model file or models:/reactdiff@champion")
@@ -334,8 +336,9 @@ def generate(
     """Generate listener reactions to one speaker clip of any length: emotion files of the data
     format (react2024 Emotion CSVs, react2025 facial-attributes .npy), 3DMM .npy files and a plot.
 
-    Sampling (steps, eta, guidance) follows the `sampling` group of params.yaml; a clip longer
-    than evaluate.chunk_frames is generated in chunks of that length."""
+    Sampling (steps, eta, guidance) follows the `sampling` group of params.yaml. Offline, a clip
+    longer than evaluate.chunk_frames is generated in chunks of that length; --online streams
+    the whole clip through ReactDiff.stream, with the latency of online.delay_frames."""
     from reactdiff.stages import generate as stage
 
     params = load_params(params_file)

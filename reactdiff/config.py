@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -303,6 +303,13 @@ class SamplingParams(_Strict):
     guidance: Annotated[float, Field(ge=0)]  # 1 = plain conditional sampling (paper)
 
 
+class OnlineParams(_Strict):
+    """Online generation (``reactdiff.models.online``)."""
+
+    # listener frame t sees speaker frames <= t + delay_frames; less than mmt window_size
+    delay_frames: Annotated[int, Field(ge=0)]
+
+
 # The rows the evaluate stage can compute: the challenge's baselines, then the trained model's
 # modes. The stage dispatches on these names (a test checks it handles exactly these).
 EVALUATE_METHODS = (
@@ -355,6 +362,7 @@ class Params(_Strict):
     mmt: MMTParams
     ddim: DDIMParams
     sampling: SamplingParams
+    online: OnlineParams
     train_mmt: MMTTrainParams
     train_ddim: TrainParams
     evaluate: EvaluateParams
@@ -366,6 +374,11 @@ class Params(_Strict):
     @property
     def validation(self) -> ValidateParams:
         return self.validate_
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        """``ReactDiff.generate``'s keyword arguments of these params: the sampling group and
+        ``online.delay_frames`` (which offline generation ignores)."""
+        return {**self.sampling.model_dump(), "delay_frames": self.online.delay_frames}
 
     @model_validator(mode="after")
     def _groups_agree(self) -> Params:
@@ -409,14 +422,30 @@ def _disagreements(p: Params) -> Iterator[str]:
         ("evaluate.chunk_frames", p.evaluate.chunk_frames),
     ):
         spans = {"window_size": sizes.window_size}
-        if 0 < sizes.decoder_window < frames:  # a shorter sequence is decoded in one window
-            spans["decoder_window"] = sizes.decoder_window
+        dw = sizes.decoder_window  # a shorter sequence is decoded in one window
+        if 0 < dw < frames and sizes.window_size % dw:  # else window_size's check covers it
+            spans["decoder_window"] = dw
         for key, span in spans.items():
             if frames % span:
                 yield (
                     f"{what} {frames} is not a multiple of mmt.scales.{p.mmt.scale}.{key} "
                     f"{span} (the model attends in whole windows of it)"
                 )
+    window, decoder_window = sizes.window_size, sizes.decoder_window
+    if "ReactDiff (online)" in p.evaluate.methods and (
+        not decoder_window or window % decoder_window
+    ):
+        yield (
+            f"mmt.scales.{p.mmt.scale}.decoder_window {decoder_window}: online generation (in "
+            f"evaluate.methods) needs a block-causal decoder whose window divides window_size "
+            f"{window}"
+        )
+    if p.online.delay_frames >= window:
+        yield (
+            f"online.delay_frames {p.online.delay_frames}: must be less than mmt.scales."
+            f"{p.mmt.scale}.window_size {window} (a window is sampled from the speaker's "
+            "frames up to its first frame + delay_frames)"
+        )
     levels = len(p.ddim.sizes.width_mults)
     latent = p.mmt.sizes.latent_dim
     if latent % 2 ** (levels - 1):

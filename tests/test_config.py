@@ -117,8 +117,14 @@ def test_unknown_device_is_named(key):
         ({"data": {"format": "react2026"}}, "data.format: Input should be 'react2024'"),
         ({"data": {"format": "auto"}}, "data.format: auto detects the layout of a real root"),
         (
-            {"train_mmt": {"clip_frames": 800}},
-            "train_mmt.clip_frames 800 is not a multiple of mmt.scales.demo.decoder_window 150",
+            {"train_mmt": {"clip_frames": 820}},
+            "train_mmt.clip_frames 820 is not a multiple of mmt.scales.demo.window_size 50",
+        ),
+        # online generation: its latency, and a decoder it can stream through
+        ({"online": {"delay_frames": 50}}, "online.delay_frames 50: must be less than mmt.scal"),
+        (
+            {"mmt": {"scales": {"demo": {"decoder_window": 0}}}},
+            "mmt.scales.demo.decoder_window 0: online generation (in evaluate.methods) needs",
         ),
         ({"evaluate": {"alignment": "torchscript"}}, "evaluate.post_processor: set it"),
         ({"format": {"frames": 800, "clip_frames": 751}}, "format: unknown key"),

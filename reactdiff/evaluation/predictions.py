@@ -29,7 +29,7 @@ def model_predictions(
     """(N, S, T, D) emotion for the speakers of ``batches`` (items of a PairFeatureDataset).
 
     Batch i is sampled with seed ``seed + i``, so a rerun draws the same noise; ``sampling``
-    holds the keyword arguments of ``ReactDiff.generate`` (steps, eta, guidance).
+    holds the keyword arguments of ``ReactDiff.generate`` (steps, eta, guidance, delay_frames).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -56,8 +56,8 @@ def clip_predictions(
     progress: bool = True,
 ) -> list[np.ndarray]:
     """(S, T_k, D) emotion for each item of clips of any length (items of a PairFeatureDataset
-    of whole clips), generated in chunks of ``chunk_frames``. Item k is sampled with seed
-    ``seed + k``."""
+    of whole clips), generated offline in chunks of ``chunk_frames`` and online as one stream.
+    Item k is sampled with seed ``seed + k``."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     preds = []

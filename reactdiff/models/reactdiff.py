@@ -1,5 +1,6 @@
 """ReactDiff as one object: the frozen MMT, the latent standardiser, the conditional latent
-diffusion and the 3DMM standardiser, with ``generate`` for offline and online use.
+diffusion and the 3DMM standardiser, with ``generate`` for offline and online use and
+``stream`` for online generation from speaker input as it arrives (``reactdiff.models.online``).
 
 Everything trained is a submodule or buffer, so ``state_dict`` holds it all; the configs (MMT,
 U-Net, scheduler, emotion layout) are saved next to it as plain dicts, so ``load`` rebuilds the
@@ -22,8 +23,9 @@ from reactdiff.diffusion.schedule import DDIMScheduler, SchedulerConfig
 from reactdiff.diffusion.windows import from_windows, to_windows
 from reactdiff.models.denoiser import DenoiserConfig, LatentDiffusion
 from reactdiff.models.mmt import MMT, MMTConfig
+from reactdiff.models.online import OnlineSession
 from reactdiff.models.postprocess import EmotionLayout, postprocess_emotion
-from reactdiff.models.serialization import load_state_file
+from reactdiff.models.serialization import load_state_file, load_weights
 from reactdiff.models.standardize import LatentTransform, Standardizer
 
 
@@ -67,9 +69,9 @@ class ReactDiff(nn.Module):
         return to_windows(self.latent(self.mmt.encode(speaker)), self.window)
 
     def _decode(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._outputs(*self.mmt.decode(self.latent.inverse(latents)))
+        return self.challenge_outputs(*self.mmt.decode(self.latent.inverse(latents)))
 
-    def _outputs(
+    def challenge_outputs(
         self, face: torch.Tensor, emotion: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decoder outputs -> 3DMM in its own units, emotion in the challenge format."""
@@ -82,6 +84,7 @@ class ReactDiff(nn.Module):
         num_samples: int,
         *,
         online: bool = False,
+        delay_frames: int = 0,
         seed: int | None = None,
         steps: int | None = None,
         eta: float = 0.0,
@@ -91,11 +94,19 @@ class ReactDiff(nn.Module):
 
         Returns 3DMM (S, T, face_dim) and emotion (S, T, emotion_dim) in the challenge format,
         or (B, S, T, ...) for batched input. ``steps`` (default: the scheduler's T), ``eta`` and
-        ``guidance`` are the DDIM sampling call's (``LatentDiffusion.sample``). Offline, every window is sampled at once. Online,
-        window k is sampled from speaker window k only (the encoder attends within windows)
-        and decoded from the windows generated so far, the future left as zeros: no output
-        frame sees a later speaker or listener frame than its window's end.
+        ``guidance`` are the DDIM sampling call's (``LatentDiffusion.sample``). Offline, every
+        window is sampled at once from the speaker window of the same span (T a multiple of
+        the window). Online, the input is one :meth:`stream`: output frame t depends on speaker
+        frames <= t + ``delay_frames`` only, for any T.
         """
+        if online:
+            session = self.stream(
+                num_samples, delay_frames=delay_frames, seed=seed, steps=steps, eta=eta,
+                guidance=guidance,
+            )  # fmt: skip
+            head, tail = session.push(speaker), session.finish()
+            axis = head[0].dim() - 2  # the frame axis
+            return torch.cat([head[0], tail[0]], axis), torch.cat([head[1], tail[1]], axis)
         self.eval()
         single = next(iter(speaker.values())).dim() == 2
         device = next(self.parameters()).device
@@ -105,42 +116,27 @@ class ReactDiff(nn.Module):
             generator.seed()
         else:
             generator.manual_seed(seed)
-        windows = self.speaker_windows(x)  # (B * n, W, L)
         batch = next(iter(x.values())).shape[0]
-        n = windows.shape[0] // batch
-
-        def sample(w: torch.Tensor) -> torch.Tensor:  # (B * k, W, L) -> (S, B * k, W, L)
-            return self.diffusion.sample(
-                w,
-                num_samples,
-                steps=steps,
-                eta=eta,
-                guidance=guidance,
-                generator=generator,
-                x0_range=self.latent.x0_range,
-            )
-
-        if not online:
-            face, emotion = self._decode(
-                from_windows(sample(windows).flatten(0, 1), num_samples * batch)
-            )
-        else:
-            per_clip = windows.reshape(batch, n, self.window, -1)
-            latents = torch.zeros(
-                num_samples * batch, n * self.window, per_clip.shape[-1], device=device
-            )
-            face_parts, emotion_parts = [], []
-            for k in range(n):
-                span = slice(k * self.window, (k + 1) * self.window)
-                latents[:, span] = sample(per_clip[:, k]).flatten(0, 1)  # rows s * B + b
-                f, e = self._decode(latents)
-                face_parts.append(f[:, span])
-                emotion_parts.append(e[:, span])
-            face, emotion = torch.cat(face_parts, 1), torch.cat(emotion_parts, 1)
+        latents = self.diffusion.sample(
+            self.speaker_windows(x),  # (B * n, W, L)
+            num_samples,
+            steps=steps,
+            eta=eta,
+            guidance=guidance,
+            generator=generator,
+            x0_range=self.latent.x0_range,
+        )
+        face, emotion = self._decode(from_windows(latents.flatten(0, 1), num_samples * batch))
         # rows are sample-major (s * B + b): regroup as (B, S, T, ...)
         face = face.reshape(num_samples, batch, *face.shape[1:]).transpose(0, 1)
         emotion = emotion.reshape(num_samples, batch, *emotion.shape[1:]).transpose(0, 1)
         return (face[0], emotion[0]) if single else (face, emotion)
+
+    def stream(self, num_samples: int, **kwargs) -> OnlineSession:
+        """An :class:`OnlineSession`: ``push`` speaker feature chunks of any size as they
+        arrive and get the listener frames now due; ``finish`` at the end of the stream.
+        ``kwargs``: delay_frames, seed, steps, eta, guidance (as in :meth:`generate`)."""
+        return OnlineSession(self, num_samples, **kwargs)
 
     @property
     def frame_unit(self) -> int:
@@ -160,11 +156,16 @@ class ReactDiff(nn.Module):
         speaker: dict[str, torch.Tensor],
         num_samples: int,
         chunk_frames: int,
+        *,
+        online: bool = False,
         **kwargs,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Reactions to one clip of any length: streams (T, d) -> 3DMM (S, T, face_dim) and
-        emotion (S, T, emotion_dim). ``kwargs`` are ``generate``'s (online, seed, steps, eta,
-        guidance); the clip is cut as :meth:`_in_chunks` says."""
+        emotion (S, T, emotion_dim). ``kwargs`` are ``generate``'s (delay_frames, seed, steps,
+        eta, guidance). Offline, the clip is cut as :meth:`_in_chunks` says; online, it is one
+        stream, however long."""
+        if online:
+            return self.generate(speaker, num_samples, online=True, **kwargs)
         return self._in_chunks(
             speaker, chunk_frames, lambda x: self.generate(x, num_samples, **kwargs)
         )
@@ -214,7 +215,7 @@ class ReactDiff(nn.Module):
         self.eval()
         device = next(self.parameters()).device
         x = {n: v.to(device).float() for n, v in speaker.items()}
-        return self._outputs(*self.mmt.decode(self.mmt.encode(x)))
+        return self.challenge_outputs(*self.mmt.decode(self.mmt.encode(x)))
 
     # ------------------------------------------------------------------ files
     def save(self, path: Path | str, **extra) -> None:
@@ -247,5 +248,5 @@ class ReactDiff(nn.Module):
             diffusion,
             EmotionLayout.from_dict(state["emotion_layout"]),
         )
-        model.load_state_dict(state["state_dict"], strict=True)
+        load_weights(model, state["state_dict"], path, "ReactDiff model file")
         return model.eval()

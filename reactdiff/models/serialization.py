@@ -47,3 +47,23 @@ def load_state_file(path: Path | str, what: str, keys: tuple[str, ...] = ()) -> 
     if missing:
         raise DataFileError(path, f"not a {what}: missing {', '.join(missing)}")
     return state
+
+
+def load_weights(
+    module: torch.nn.Module, state_dict: dict[str, Any], path: Path | str, what: str
+) -> None:
+    """``module.load_state_dict(state_dict)``, strictly; a mismatch (a file written by another
+    version of the architecture) is an error naming the file, what differs and the way out."""
+    try:
+        result = module.load_state_dict(state_dict, strict=False)
+        problems = [f"missing {k}" for k in result.missing_keys]
+        problems += [f"unexpected {k}" for k in result.unexpected_keys]
+    except RuntimeError as err:  # a tensor of another shape
+        problems = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
+    if problems:
+        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise DataFileError(
+            Path(path),
+            f"the {what}'s weights do not fit this version's model ({'; '.join(problems[:3])}"
+            f"{more}): it was written by another version of reactdiff; retrain (dvc repro)",
+        )

@@ -1,8 +1,8 @@
 """The `evaluate` stage: every REACT metric for every configured method on one split.
 
 A method maps the split's speakers to reactions: the naive baselines, and the trained ReactDiff
-(offline; online, window by window from current and past speaker input only; and the paper's
-"w/o diffusion" ablation), each one more entry of ``evaluate.methods``. The offline row's
+(offline; online, streamed: each listener frame from the speaker frames up to it plus
+``online.delay_frames``; and the paper's "w/o diffusion" ablation), each one more entry of ``evaluate.methods``. The offline row's
 FRDist decides the registry's champion alias.
 
 The protocol follows the data format. REACT 2024: (N, S, 750, 25) reactions scored against the
@@ -72,7 +72,7 @@ def _model_row(params: Params, mode: str, progress: bool) -> np.ndarray:
     """(N, S, T, 25) predictions of the trained model in ``mode``."""
     ev, model = params.evaluate, _model(params)
     loader = torch.utils.data.DataLoader(_dataset(params, model), batch_size=BATCH)
-    sampling = params.sampling.model_dump()
+    sampling = params.generation_kwargs()
     return model_predictions(model, loader, mode, ev.samples, params.base.seed, sampling, progress)
 
 
@@ -136,7 +136,7 @@ def _session_protocol(
                 MODELS[name],
                 ev.samples,
                 params.base.seed,
-                params.sampling.model_dump(),
+                params.generation_kwargs(),
                 ev.chunk_frames,
                 progress,
             )
@@ -192,6 +192,7 @@ def run(params: Params, options: Options) -> StageResult:
             "seed": params.base.seed,
             "protocol": layout.fmt.name,
             **{f"sampling.{k}": v for k, v in params.sampling.model_dump().items()},
+            "online.delay_frames": params.online.delay_frames,
         },
         metrics={f"{m}/{k}": v for m, row in results.items() for k, v in row.items()},
         artifacts=[(p, "evaluation") for p in (ev.metrics_file, ev.report_file, ev.plot_file)],

@@ -200,7 +200,7 @@ def run(params: Params, options: Options) -> StageResult:
             params.evaluate.chunk_frames,
             online=options.online,
             seed=options.seed,
-            **params.sampling.model_dump(),
+            **params.generation_kwargs(),
         )
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
@@ -210,5 +210,10 @@ def run(params: Params, options: Options) -> StageResult:
     return StageResult(
         summary=f"wrote {len(written) + 1} files to {out}: reaction_XX.{ext}, "
         "reaction_XX_3dmm.npy, reactions.png",
-        run_params={"samples": options.samples, "online": options.online, "seed": options.seed},
+        run_params={
+            "samples": options.samples,
+            "online": options.online,
+            "seed": options.seed,
+            **({"online.delay_frames": params.online.delay_frames} if options.online else {}),
+        },
     )

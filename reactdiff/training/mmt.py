@@ -21,7 +21,7 @@ from reactdiff.atomic import write_json
 from reactdiff.config import MMTParams, Params
 from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM
 from reactdiff.models.mmt import MMT, MMTConfig
-from reactdiff.models.serialization import load_state_file
+from reactdiff.models.serialization import load_state_file, load_weights
 from reactdiff.models.standardize import Standardizer
 from reactdiff.training.ccc import ccc_per_dim
 from reactdiff.training.checkpoint import save_checkpoint
@@ -96,7 +96,7 @@ def load_mmt(path: Path | str) -> tuple[MMT, Standardizer]:
     """The trained (EMA) MMT and its 3DMM standardiser, in eval mode."""
     state = load_state_file(path, "MMT model file", ("config", "state_dict", "standardizer_3dmm"))
     model = MMT(MMTConfig(**state["config"]))
-    model.load_state_dict(state["state_dict"])
+    load_weights(model, state["state_dict"], path, "MMT model file")
     sd = state["standardizer_3dmm"]
     std3 = Standardizer(sd["mean"], sd["std"])
     return model.eval(), std3

@@ -123,23 +123,46 @@ def test_encoder_window_limits_what_a_latent_sees():
         model.encode(_inputs(cfg, b=1, t=120))
 
 
-def test_shifted_decoder_windows_pass_context_across_borders():
+def _windowed(**overrides) -> MMT:
     torch.manual_seed(0)
     cfg = _cfg(
-        {"au": 15},
-        {},
-        hidden_dim=32,
-        latent_dim=8,
-        heads=4,
-        decoder_layers=2,
-        decoder_window=50,
-        dropout=0.0,
-    )
-    model = MMT(cfg).eval()
-    z = torch.randn(1, 150, 8)
+        {"au": 15}, {}, hidden_dim=32, latent_dim=8, heads=4, decoder_layers=2,
+        decoder_window=50, dropout=0.0, **overrides,
+    )  # fmt: skip
+    return MMT(cfg).eval()
+
+
+def test_block_causal_decoder_sees_back_its_layers_windows_and_never_ahead():
+    model = _windowed()
+    z = torch.randn(1, 250, 8)
     changed = z.clone()
-    changed[:, 45] += 5.0  # frame 45 is in the first window of layer 0
+    changed[:, 120] += 5.0  # a frame of the third window
     face, face_changed = model.decode(z)[0], model.decode(changed)[0]
-    assert not torch.allclose(face[:, 55], face_changed[:, 55])  # reached via the shifted layer
-    # but not beyond the next border (frames 125-149 share a shifted window with 0-24: cyclic)
-    assert torch.allclose(face[:, 75:125], face_changed[:, 75:125])
+    assert torch.equal(face[:, :100], face_changed[:, :100])  # earlier windows: bit-identical
+    assert not torch.allclose(face[:, 100:105], face_changed[:, 100:105])  # its own window
+    assert not torch.allclose(face[:, 245:], face_changed[:, 245:])  # 2 layers: 2 windows on
+
+
+def test_decoding_window_by_window_equals_decoding_the_whole():
+    model = _windowed()
+    z = torch.randn(3, 200, 8)
+    with torch.no_grad():
+        whole = model.decode(z)
+        cache, parts = model.new_decoder_cache(), []
+        for start in range(0, 200, 50):
+            out, cache = model.decode_window(z[:, start : start + 50], start, cache)
+            parts.append(out)
+    for k, full in enumerate(whole):
+        assert torch.allclose(torch.cat([p[k] for p in parts], 1), full, atol=1e-5)
+
+
+def test_decoder_positions_repeat_every_two_windows():
+    model = _windowed()
+    assert torch.equal(model.positions(0, 100, None), model.positions(100, 100, None))
+    assert not torch.equal(model.positions(0, 50, None), model.positions(50, 50, None))
+
+
+def test_window_by_window_decoding_needs_a_windowed_decoder():
+    model = MMT(_cfg({"au": 15}, {}, decoder_window=0)).eval()
+    with pytest.raises(ValueError, match="decoder_window > 0"):
+        model.decode_window(torch.zeros(1, 50, 8), 0, model.new_decoder_cache())

@@ -70,3 +70,23 @@ def test_tensors_and_plain_data_load(tmp_path):
     torch.save({"w": torch.ones(2), "cfg": {"a": 1, "b": (0.9, 0.99), "name": "x"}}, path)
     state = load_state_file(path, "file", ("w", "cfg"))
     assert torch.equal(state["w"], torch.ones(2)) and state["cfg"]["b"] == (0.9, 0.99)
+
+
+def _tiny_mmt_file(path: Path, rename: dict[str, str] | None = None) -> Path:
+    """An MMT model file, its weight names changed as ``rename`` says."""
+    from reactdiff.models.mmt import MMT, MMTConfig
+
+    cfg = MMTConfig({"au": 3}, {}, 58, 25, 8, 4, 2, 1, 1, 16, 0.0, 10, 10)
+    weights = {rename.get(k, k) if rename else k: v for k, v in MMT(cfg).state_dict().items()}
+    std = {"mean": torch.zeros(58), "std": torch.ones(58)}
+    config = {**cfg.__dict__}
+    torch.save({"config": config, "state_dict": weights, "standardizer_3dmm": std}, path)
+    return path
+
+
+def test_weights_of_another_architecture_are_named_not_loaded(tmp_path):
+    assert load_mmt(_tiny_mmt_file(tmp_path / "ok.pt"))[0].cfg.decoder_window == 10
+    old = "decoder.layers.0.attend.attn.in_proj_weight"  # as an older decoder named it:
+    path = _tiny_mmt_file(tmp_path / "old.pt", {old: "decoder.layers.0.self_attn.in_proj_weight"})
+    with pytest.raises(DataFileError, match=r"old\.pt.*do not fit this version.*missing decoder"):
+        load_mmt(path)

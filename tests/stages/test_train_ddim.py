@@ -52,19 +52,6 @@ def test_generate_shapes_format_and_seed(trained, online):
     assert not torch.equal(face[0], face[1])  # several different reactions
 
 
-def test_online_never_sees_the_future(trained):
-    params, tmp, _ = trained
-    model = ReactDiff.load(tmp / "reactdiff.pt")
-    speaker = _speaker(params, model)
-    changed = {k: v.clone() for k, v in speaker.items()}
-    for v in changed.values():
-        v[500:] += 5.0  # change the speaker from frame 500 on
-    face, _ = model.generate(speaker, num_samples=2, online=True, seed=3)
-    face_changed, _ = model.generate(changed, num_samples=2, online=True, seed=3)
-    assert torch.equal(face[:, :500], face_changed[:, :500])
-    assert not torch.equal(face[:, 500:], face_changed[:, 500:])
-
-
 def test_batched_generate(trained):
     params, tmp, _ = trained
     model = ReactDiff.load(tmp / "reactdiff.pt")
@@ -96,8 +83,8 @@ def test_a_clip_of_any_length_is_generated_in_chunks(trained):
     changed = {k: torch.cat([v[:750], v[750:] + 5.0]) for k, v in x.items()}
     first = model.generate_clip(x, 2, 750, seed=4)[0][:, :750]
     assert torch.equal(first, model.generate_clip(changed, 2, 750, seed=4)[0][:, :750])
-    with pytest.raises(ValueError, match="chunk_frames 700 is not a multiple of the model's 150"):
-        model.generate_clip(x, 2, 700)
+    with pytest.raises(ValueError, match="chunk_frames 725 is not a multiple of the model's 50"):
+        model.generate_clip(x, 2, 725)
 
 
 def test_reconstruct_a_clip_of_any_length(trained):

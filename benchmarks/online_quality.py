@@ -1,0 +1,78 @@
+"""What the online settings cost in quality: the trained model's REACT metrics on the evaluate
+split (REACT 2024 layout) for DDIM step counts and online latencies, next to offline.
+
+    python benchmarks/online_quality.py [--rows offline:20 online:20:0 ...] [--samples 10]
+        [--model models/reactdiff.pt]
+
+A row is offline:STEPS or online:STEPS:DELAY_FRAMES. Reads the pipeline's outputs
+(`models/reactdiff.pt`, the feature store, the splits), so run it after `make demo`. Every row
+draws with the evaluate stage's seeds; "gen s" is the generation time of the row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from reactdiff.config import load_params
+from reactdiff.data.emotions import load_split_emotions
+from reactdiff.data.layout import neighbour_matrix_name
+from reactdiff.data.layouts import params_layout
+from reactdiff.data.readers import load_npy
+from reactdiff.evaluation.metrics import compute_all
+from reactdiff.evaluation.predictions import model_predictions
+from reactdiff.features.dataset import PairFeatureDataset
+from reactdiff.models.reactdiff import ReactDiff
+
+SHOWN = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRSyn")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--rows",
+        nargs="+",
+        default=["offline:20", "offline:10", "online:20:0", "online:10:0", "online:10:49"],
+    )
+    ap.add_argument("--samples", type=int, default=10)
+    ap.add_argument("--model", type=Path, default=None, help="[train_ddim.model_out]")
+    args = ap.parse_args()
+    params = load_params()
+    ev, layout = params.evaluate, params_layout(params.data)
+    if layout.fmt.variable_length:
+        raise SystemExit("this benchmark scores the REACT 2024 layout (set data.format)")
+    data = load_split_emotions(
+        layout.root, ev.split, layout.fmt.frames, params.split.out / f"{ev.split}.csv"
+    )
+    neighbours = load_npy(params.split.out / neighbour_matrix_name(ev.split))
+    model = ReactDiff.load(args.model or params.train_ddim.model_out)
+    dataset = PairFeatureDataset(
+        params.features.out, ev.split, model.streams, splits_dir=params.split.out
+    )
+    loader = torch.utils.data.DataLoader(dataset, batch_size=8)
+    print(f"{len(dataset)} {ev.split} samples, {args.samples} reactions each, threads "
+          f"{torch.get_num_threads()}")  # fmt: skip
+    print(f"{'mode':<8} {'steps':>5} {'delay':>5} {'gen s':>6}  " + "  ".join(
+        f"{k:>8}" for k in SHOWN))  # fmt: skip
+    for row in args.rows:
+        mode, steps, delay = [*row.split(":"), "0"][:3]
+        steps, delay = int(steps), int(delay)
+        sampling = {**params.generation_kwargs(), "steps": steps, "delay_frames": delay}
+        start = time.perf_counter()
+        pred = model_predictions(
+            model, loader, mode, args.samples, params.base.seed, sampling, progress=False
+        )
+        seconds = time.perf_counter() - start
+        metrics = compute_all(pred, data.listener, data.speaker, neighbours)
+        shown = "  ".join(f"{metrics[k]:8.4f}" for k in SHOWN)
+        print(f"{mode:<8} {steps:>5} {delay if mode == 'online' else '':>5} {seconds:6.1f}  "
+              f"{shown}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
