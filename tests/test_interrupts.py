@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from tests.helpers.signals import default_sigint
+
 REPO = Path(__file__).resolve().parents[1]
 
 # A tracked stage that blocks until it is signalled, wired as `reactdiff` wires its commands.
@@ -52,6 +54,7 @@ def _start_and_wait_running(uri: str, known: tuple[str, ...] = ()) -> tuple[subp
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_sigint,
     )
     client = MlflowClient(uri)
     for _ in range(600):  # a hang guard, not a time limit on the code under test

@@ -12,6 +12,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.helpers.repo import repo_copy_env, tiny_params
+from tests.helpers.signals import default_sigint
 
 
 @pytest.mark.slow
@@ -27,6 +28,7 @@ def test_ctrl_c_stops_the_pipeline_and_marks_its_runs_killed(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])
     running = "tags.stage = 'data' and attributes.status = 'RUNNING'"
