@@ -431,12 +431,10 @@ def _disagreements(p: Params) -> Iterator[str]:
                     f"{what} {frames} is not a multiple of mmt.scales.{p.mmt.scale}.{key} "
                     f"{span} (the model attends in whole windows of it)"
                 )
-    window, decoder_window = sizes.window_size, sizes.decoder_window
-    if "ReactDiff (online)" in p.evaluate.methods and (
-        not decoder_window or window % decoder_window
-    ):
+    window = sizes.window_size
+    if "ReactDiff (online)" in p.evaluate.methods and (not dw or window % dw):
         yield (
-            f"mmt.scales.{p.mmt.scale}.decoder_window {decoder_window}: online generation (in "
+            f"mmt.scales.{p.mmt.scale}.decoder_window {dw}: online generation (in "
             f"evaluate.methods) needs a block-causal decoder whose window divides window_size "
             f"{window}"
         )
