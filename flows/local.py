@@ -169,7 +169,17 @@ def temporary_server(state: Path = STATE_DIR) -> Iterator[str]:
         _wait_healthy(api_url(port), server, log)
         yield api_url(port)
     finally:
+        _send_pending_logs()
         _stop_group(server.pid, grace_s=10.0)
+
+
+def _send_pending_logs(timeout_s: float = 10.0) -> None:
+    """Send the flow's last log lines (its end state, an interrupt) while the server is up.
+    Prefect sends them in the background; left to its exit hook, they went to the stopped
+    server, and the command spent a minute retrying before it returned."""
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=timeout_s)
 
 
 def main(argv: list[str] | None = None) -> int:
