@@ -13,9 +13,12 @@ export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup demo test lint format clean prefect-up prefect-down ui
+.PHONY: help setup remote demo test lint format clean prefect-up prefect-down ui
 
 PREFECT_PORT ?= 4200
+# the DVC remote `make setup` makes the default (in .dvc/config.local, not committed): shared by
+# every clone on this machine, so a second clone gets the trained outputs with `dvc pull`
+DVC_REMOTE ?= $(HOME)/.cache/reactdiff/dvc-remote
 PREFECT_WORKERS ?= cpu
 
 help:  ## list the targets
@@ -27,13 +30,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-setup: $(STAMP)  ## create .venv (if missing) and install the project with its pinned deps
+setup: $(STAMP) remote  ## create .venv (if missing), install the project with its pinned deps, set the DVC remote
+
+remote:  ## make DVC_REMOTE the default DVC remote, unless one is set (needs the venv: setup)
+	@if current=$$(dvc remote default 2>/dev/null); then \
+	  echo "DVC remote: $$current (kept; \`dvc remote list\` shows it)"; \
+	else \
+	  mkdir -p "$(DVC_REMOTE)" && dvc remote add --local --default local "$(DVC_REMOTE)" >/dev/null && \
+	  echo "DVC remote: local -> $(DVC_REMOTE) (dvc push / dvc pull)"; \
+	fi
 
 demo: setup  ## run the whole pipeline (the Prefect flow over the DVC stages) on the synthetic drop
 	python -m flows.pipeline
 	@echo
 	@echo "Done. Where to look:"
 	@echo "  reports/eval.md, reports/eval.png  REACT metrics of every method (dvc metrics show)"
+	@echo "  reports/videos/                   test clips: the real listener next to ReactDiff's reactions"
 	@echo "  data/raw/                         the synthetic REACT drop"
 	@echo "  data/validation/summary.json      validation summary"
 	@echo "  data/validation/data_docs/index.html   Great Expectations Data Docs"
@@ -65,3 +77,7 @@ prefect-down:  ## stop the Prefect workers and server that prefect-up started
 
 ui: setup  ## MLflow UI on http://127.0.0.1:5000 over sqlite:///mlflow.db (or MLFLOW_TRACKING_URI)
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" --host 127.0.0.1 --port 5000
+
+.PHONY: serve
+serve: setup  ## serve models:/reactdiff@champion on http://127.0.0.1:5001 from sqlite:///mlflow.db (or MLFLOW_TRACKING_URI)
+	MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" mlflow models serve -m "$${SERVE_MODEL:-models:/reactdiff@champion}" --host 127.0.0.1 --port "$${SERVE_PORT:-5001}" --env-manager local

@@ -8,6 +8,12 @@ per row and a unit diagonal), writes it to a temporary folder, then runs each me
 child process and prints its wall time and CPU time (user + system, all threads; on a shared
 machine wall time also counts other load), after a small warm-up call that loads the compiled
 kernels, and the child's peak RSS (input arrays memory-mapped, so touched input pages count).
+
+    python benchmarks/metrics.py --device cuda --compare-cpu
+
+runs every metric on the GPU (FRDist with the numba-cuda kernels, FRCorr and FRSyn in torch)
+and then on the CPU, and prints whether each GPU value equals the CPU one (FRDist must, bit for
+bit; FRCorr to round-off).
 """
 
 from __future__ import annotations
@@ -86,13 +92,13 @@ def _call(metric: str, data: dict[str, np.ndarray], device: str) -> float:
 
     p, lis, sp, nb = data["pred"], data["listener"], data["speaker"], data["neighbours"]
     calls = {
-        "FRCorr": lambda: m.fr_corr(p, lis, nb),
-        "FRDist": lambda: m.fr_dist(p, lis, nb, device=None if device == "cpu" else device),
+        "FRCorr": lambda: m.fr_corr(p, lis, nb, device=device),
+        "FRDist": lambda: m.fr_dist(p, lis, nb, device=device),
         "FRDiv": lambda: m.fr_div(p),
         "FRVar": lambda: m.fr_var(p),
         "FRDvs": lambda: m.fr_dvs(p),
-        "FRSyn": lambda: m.fr_syn(p, sp, samples="first"),
-        "FRSyn_all": lambda: m.fr_syn(p, sp, samples="all"),
+        "FRSyn": lambda: m.fr_syn(p, sp, samples="first", device=device),
+        "FRSyn_all": lambda: m.fr_syn(p, sp, samples="all", device=device),
         "FRRea_emotion": lambda: m.fr_rea_emotion(p, lis),
     }
     return calls[metric]()
@@ -144,8 +150,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--frames", type=int, default=750)
     ap.add_argument("--neighbours", type=int, default=20, help="about this many ones per row")
-    ap.add_argument("--device", default="cpu", help="cpu (numba) or a torch device for FRDist")
+    ap.add_argument(
+        "--device", default="cpu", help="cpu (numba, every core) or cuda (FRDist, FRCorr, FRSyn)"
+    )
     ap.add_argument("--metrics", nargs="+", default=list(METRICS), choices=METRICS)
+    ap.add_argument(
+        "--compare-cpu", action="store_true", help="also run each metric on the CPU, compare"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
@@ -169,18 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         total = total_cpu = 0.0
         for metric in args.metrics:
-            cmd = [
-                sys.executable,
-                __file__,
-                "--child",
-                metric,
-                "--data",
-                tmp,
-                "--device",
-                args.device,
-            ]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            res = json.loads(out.strip().splitlines()[-1])
+            res = _run_child(metric, tmp, args.device)
             total += res["seconds"]
             total_cpu += res["cpu_seconds"]
             print(
@@ -188,7 +188,22 @@ def main(argv: list[str] | None = None) -> None:
                 f"{res['cpu_seconds']:>10.2f}{res['peak_rss_mb']:>13.0f}",
                 flush=True,
             )
+            if args.compare_cpu:
+                cpu = _run_child(metric, tmp, "cpu")
+                diff = abs(res["value"] - cpu["value"])
+                print(
+                    f"{'  on cpu':<15}{cpu['value']:>14.6g}{cpu['seconds']:>10.2f}"
+                    f"{cpu['cpu_seconds']:>10.2f}{cpu['peak_rss_mb']:>13.0f}  "
+                    + ("identical" if res["value"] == cpu["value"] else f"differs by {diff:.3g}"),
+                    flush=True,
+                )
         print(f"{'total':<15}{'':>14}{total:>10.2f}{total_cpu:>10.2f}", flush=True)
+
+
+def _run_child(metric: str, folder: str, device: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", metric, "--data", folder, "--device", device]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

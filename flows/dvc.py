@@ -59,6 +59,15 @@ def dvc_command(stage: str, overrides: Mapping[str, Any]) -> list[str]:
     return ["dvc", "exp", "run", *(arg for s in sets for arg in ("-S", s)), "-s", stage]
 
 
+def default_remote(repo: Path, env: Mapping[str, str]) -> str | None:
+    """The name of ``repo``'s default DVC remote (`make remote` sets one), None when unset."""
+    out = subprocess.run(
+        ["dvc", "remote", "default"], cwd=repo, env=dict(env), capture_output=True, text=True
+    )
+    name = out.stdout.strip()
+    return name if out.returncode == 0 and name and "No default remote" not in name else None
+
+
 def _param_value(value: Any) -> str:
     """DVC parses a -S value as YAML: strings pass as typed, anything else as JSON (YAML too)."""
     return value if isinstance(value, str) else json.dumps(value)

@@ -23,14 +23,21 @@ from typing import Any
 
 from mlflow import MlflowClient
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import State
 
+from flows.artifacts import evaluation_rows, mlflow_run_url, validation_markdown
 from flows.dvc import (
     StageFailed,
+    default_remote,
     dvc_command,
     pipeline_stages,
     run_streaming,
@@ -97,6 +104,51 @@ def _run_on_deployment(
     return f"ran on {deployment}"
 
 
+@task(
+    task_run_name="dvc push",
+    retries=STAGE_RETRIES,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_retry_if_transient,
+    cache_policy=NO_CACHE,
+)
+def push_outputs() -> str:
+    """`dvc push` of the pipeline's outputs to the default DVC remote, so that another clone
+    gets them with `dvc pull`; without a remote, a warning says so."""
+    logger = get_run_logger()
+    env = stage_env(None)
+    remote = default_remote(Path.cwd(), env)
+    if remote is None:
+        logger.warning(
+            "no default DVC remote (`make remote` sets one): the outputs stay in this "
+            "workspace's DVC cache only"
+        )
+        return "skipped: no DVC remote"
+    output = run_streaming(["dvc", "push"], Path.cwd(), env, logger.info)
+    if output.returncode != 0:
+        raise StageFailed("dvc push", output)
+    return f"pushed to remote {remote!r}"
+
+
+def publish_stage_artifacts(stage: str) -> None:
+    """The Prefect artifacts of a stage's outputs, linked to this flow run: the validation
+    summary (also after a failed validation) and the evaluation table."""
+    params = load_params(PARAMS_FILE)
+    if stage == "validate":
+        summary = params.validation.report_dir / "summary.json"
+        if summary.is_file():
+            create_markdown_artifact(
+                validation_markdown(summary),
+                key="validation-summary",
+                description="the validate stage's summary of the drop",
+            )
+    elif stage == "evaluate":
+        create_table_artifact(
+            evaluation_rows(params.evaluate.metrics_file),
+            key="evaluation",
+            description=f"REACT metrics of every method ({params.evaluate.report_file})",
+        )
+
+
 class ParentRun:
     """The pipeline's MLflow run, made with the client API: stages log to it from other
     processes, so it must not be this process's "active" run."""
@@ -123,6 +175,13 @@ class ParentRun:
         self.id = run.info.run_id
         for key, value in overrides.items():
             self.client.log_param(self.id, key, value)
+        url, how = mlflow_run_url(self.uri, experiment_id, self.id)
+        create_link_artifact(
+            url,
+            link_text="MLflow run 'pipeline'",
+            key="mlflow-run",
+            description=f"the MLflow parent run of this pipeline run, in {how}",
+        )
 
     def stage_done(self, stage: str, status: str) -> None:
         self.client.set_tag(self.id, f"stage.{stage}", status)
@@ -168,7 +227,9 @@ def pipeline(
     `reactdiff-stage` deployment (e.g. "reactdiff-stage/gpu") that runs the training stages
     on its work pool while this flow waits; None runs every stage here.
     Returns each stage's status: 'ran', 'up to date', 'restored from the run cache' or
-    'ran on <deployment>'.
+    'ran on <deployment>', and the status of the closing `dvc push` (key "dvc push"). The
+    flow run gets Prefect artifacts: a link to the MLflow parent run, the validation summary
+    and the evaluation table.
     """
     selected = select_stages(pipeline_stages(Path.cwd()), stages)
     sets = _merge_overrides(overrides, data_source)
@@ -181,10 +242,19 @@ def pipeline(
             else:
                 status = run_stage(stage, sets, parent.id, parent.uri)
         except BaseException as err:
+            if isinstance(err, StageFailed) and stage == "validate":
+                publish_stage_artifacts(stage)  # a failed validation wrote its summary too
             parent.fail(stage, err)
             raise
+        publish_stage_artifacts(stage)
         statuses[stage] = status
         parent.stage_done(stage, status)
+    try:
+        statuses["dvc push"] = push_outputs()
+    except BaseException as err:
+        parent.fail("dvc push", err)
+        raise
+    parent.stage_done("dvc push", statuses["dvc push"])
     parent.finish()
     return statuses
 

@@ -266,7 +266,12 @@ def metrics(
     speaker: Annotated[Path, typer.Option(help="(N, T, 25) speaker emotion .npy")],
     neighbours: Annotated[Path, typer.Option(help="(N, N) 0/1 appropriateness matrix .npy")],
     out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda (DTW of FRDist)")] = "cpu",
+    device: Annotated[
+        str, typer.Option(help="cpu, cuda (FRDist, FRCorr, FRSyn on the GPU) or auto")
+    ] = "auto",
+    workers: Annotated[
+        int | None, typer.Option(help="CPU threads for FRDist [every core]", min=1)
+    ] = None,
 ) -> None:
     """Every REACT metric for one set of predictions, printed as one strict JSON object.
 
@@ -279,10 +284,21 @@ def metrics(
     from reactdiff.atomic import write_json
     from reactdiff.data.readers import load_npy
     from reactdiff.errors import ConfigError, DataFileError
-    from reactdiff.evaluation.metrics import compute_all
+    from reactdiff.evaluation.metrics import compute_all, describe_device, metrics_device
 
-    if device not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be cpu or cuda, got {device!r}")
+    if device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
+    device = metrics_device(device)
+    if workers is not None:
+        import numba
+
+        if workers > numba.config.NUMBA_NUM_THREADS:
+            raise ConfigError(
+                f"--workers {workers}: numba has {numba.config.NUMBA_NUM_THREADS} threads "
+                "(NUMBA_NUM_THREADS, the number of cores by default)"
+            )
+        numba.set_num_threads(workers)
+    typer.echo(f"metrics: {describe_device(device)}", err=True)
     paths = {"pred": pred, "listener": listener, "speaker": speaker, "neighbours": neighbours}
     arrays = {}
     for name, path in paths.items():
@@ -334,7 +350,8 @@ def generate(
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
     """Generate listener reactions to one speaker clip of any length: emotion files of the data
-    format (react2024 Emotion CSVs, react2025 facial-attributes .npy), 3DMM .npy files and a plot.
+    format (react2024 Emotion CSVs, react2025 facial-attributes .npy), 3DMM .npy files, a plot
+    and reactions.mp4 (the speaker next to a drawn face per reaction, with its audio).
 
     Sampling (steps, eta, guidance) follows the `sampling` group of params.yaml. Offline, a clip
     longer than evaluate.chunk_frames is generated in chunks of that length; --online streams

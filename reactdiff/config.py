@@ -328,10 +328,13 @@ class EvaluateParams(_Strict):
     split: Literal["train", "val", "test"]
     samples: PositiveInt
     methods: Annotated[tuple[Literal[EVALUATE_METHODS], ...], FROM_LIST]
-    device: Literal["cpu", "cuda"]
+    device: Device
     metrics_file: YamlPath
     report_file: YamlPath
     plot_file: YamlPath
+    videos: Annotated[int, Field(ge=0)]  # test clips rendered as videos (0: none)
+    video_samples: PositiveInt  # ReactDiff samples shown per video
+    video_dir: YamlPath
     # the REACT 2025 protocol (reactdiff.evaluation.session_protocol); REACT 2024 ignores these
     gt_samples: PositiveInt  # ground truths drawn per item from its session, besides its own
     chunk_frames: Annotated[int, Field(ge=100)]  # items are generated and scored in chunks

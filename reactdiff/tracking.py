@@ -93,7 +93,7 @@ def _log_epoch(history_row: dict[str, float]) -> None:
     mlflow.log_metrics(metrics, step=int(history_row["epoch"]))
 
 
-def _log_result(result: StageResult) -> None:
+def _log_result(result: StageResult, params: Params | None = None) -> None:
     """Params, metrics, tags, artifacts, documents; then the model and the champion alias."""
     import mlflow
 
@@ -116,7 +116,12 @@ def _log_result(result: StageResult) -> None:
             mlflow.log_artifact(str(path), where)
     if (m := result.model) is not None:
         version = log_registered_model(
-            m.load(), m.artifact_path, m.registered_name, m.model_file, list(m.files)
+            m.load(),
+            m.artifact_path,
+            m.registered_name,
+            m.model_file,
+            list(m.files),
+            generation=None if params is None else generation_config(params),
         )
         result.notes.append(f"registered {m.registered_name} v{version}")
     if (c := result.champion) is not None:
@@ -156,7 +161,7 @@ def stage_run(
     with mlflow.start_run(run_name=stage, tags=tags, parent_run_id=parent):
         try:
             result = run(params, dataclasses.replace(options, on_epoch=_log_epoch))
-            _log_result(result)
+            _log_result(result, params)
             result.raise_failure()
         except BaseException as err:
             lines = [f"{type(err).__name__}: {err}", *getattr(err, "failures", [])]
@@ -195,29 +200,54 @@ def close_stale_runs(client, experiment_id: str) -> list[str]:
     return stale
 
 
-def log_registered_model(
-    model, name: str, registered_name: str, model_file: Path, files: list[Path]
-) -> str:
-    """Log ``model`` (MLflow's pytorch flavour) and register it; returns the new version.
+def generation_config(params: Params) -> dict[str, object]:
+    """How the served model samples: as ``reactdiff generate`` does with these params."""
+    return {"chunk_frames": params.evaluate.chunk_frames, **params.generation_kwargs()}
 
-    ``model_file`` (the stage's output the model was loaded from) and ``files`` are logged as
-    artifacts, and the version is tagged with ``model_file``'s sha256 so that a later stage
-    can find the version of the file it evaluated (``registered_version_of``).
+
+def log_registered_model(
+    model,
+    name: str,
+    registered_name: str,
+    model_file: Path,
+    files: list[Path],
+    generation: dict[str, object] | None = None,
+) -> str:
+    """Log ``model`` and register it; returns the new version.
+
+    A ReactDiff is logged as a pyfunc (``reactdiff/models/pyfunc.py`` with ``model_file`` as
+    its artifact, the tensor signature and input example the wrapper gives, and ``generation``
+    as its sampling settings, see ``generation_config``), so that
+    ``mlflow models serve -m models:/<name>@champion`` serves reactions; any other model is
+    logged with MLflow's pytorch flavour.
+
+    ``model_file`` (the stage's output the model was loaded from) and ``files`` are also logged
+    as run artifacts under ``name``, and the version is tagged with ``model_file``'s sha256 so
+    that a later stage can find the version of the file it evaluated
+    (``registered_version_of``), and with that file's artifact path (``MODEL_FILE_TAG``), which
+    ``reactdiff generate --model models:/...`` loads.
 
     Requirements are given, not inferred: inference imports the model in a subprocess, which
-    is slow and would pin whatever happens to be installed. The model is pickled: MLflow's
-    default, torch.export ("pt2"), cannot trace a forward that takes a dict of streams.
+    is slow and would pin whatever happens to be installed. The pytorch flavour pickles the
+    model: MLflow's default, torch.export ("pt2"), cannot trace a forward that takes a dict of
+    streams.
     """
     import mlflow
     import torch
 
-    info = mlflow.pytorch.log_model(
-        model,
-        name=name,
-        registered_model_name=registered_name,
-        serialization_format="pickle",
-        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "reactdiff"],
-    )
+    from reactdiff.models.reactdiff import ReactDiff
+
+    requirements = [f"torch=={torch.__version__.split('+')[0]}", "reactdiff"]
+    if isinstance(model, ReactDiff):
+        info = _log_pyfunc(model, name, registered_name, model_file, requirements, generation)
+    else:
+        info = mlflow.pytorch.log_model(
+            model,
+            name=name,
+            registered_model_name=registered_name,
+            serialization_format="pickle",
+            pip_requirements=requirements,
+        )
     for path in [model_file, *files]:
         mlflow.log_artifact(str(path), name)
     version = str(info.registered_model_version)
@@ -227,6 +257,37 @@ def log_registered_model(
         registered_name, version, MODEL_FILE_TAG, f"{name}/{Path(model_file).name}"
     )
     return version
+
+
+def _log_pyfunc(
+    model,
+    name: str,
+    registered_name: str,
+    model_file: Path,
+    requirements: list[str],
+    generation: dict[str, object] | None,
+):
+    """Log and register the ReactDiff pyfunc (``reactdiff/models/pyfunc.py`` as the model's
+    code, MLflow's "models from code": nothing is pickled); returns MLflow's ModelInfo.
+
+    The signature and input example are the model's own streams and widths. Logging serves the
+    example once (MLflow's check), so a model that cannot serve fails here, at training time,
+    not at the first request.
+    """
+    import mlflow
+
+    from reactdiff.models import pyfunc
+
+    return mlflow.pyfunc.log_model(
+        name=name,
+        registered_model_name=registered_name,
+        python_model=pyfunc.__file__,
+        artifacts={pyfunc.MODEL_ARTIFACT: str(model_file)},
+        model_config={"generation": generation or {}},
+        pip_requirements=requirements,
+        signature=pyfunc.signature(model),
+        input_example=pyfunc.input_example(model),
+    )
 
 
 _MODEL_URI = re.compile(r"models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))")

@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
         "training",
         "evaluation",
     },
-    "tracking": {"config", "stages"},  # stages.result: what it logs
+    "tracking": {"config", "stages", "models"},  # stages.result: what it logs; models.pyfunc
     "cli": {"config", "stages", "tracking", "data", "evaluation", "training"},
 }
 

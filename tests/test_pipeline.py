@@ -79,6 +79,27 @@ def test_dvc_repro_end_to_end(repo_copy, tmp_path):
     shown = run(["dvc", "metrics", "show", "--json"], work, env)
     assert shown.returncode == 0 and "FRDist" in shown.stdout
 
+    # through a DVC remote, a second clean clone gets every output, the models included,
+    # and is up to date without running a stage
+    remote = tmp_path / "dvc-remote"
+    for cmd in (["make", "remote", f"DVC_REMOTE={remote}"], ["dvc", "push"]):
+        done = run(cmd, work, env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    for cmd in (["git", "add", "-A"], [*git, "commit", "-qm", "trained"]):
+        assert run(cmd, work, env).returncode == 0
+    clone = tmp_path / "clone"
+    assert run(["git", "clone", "-q", str(work), str(clone)], tmp_path, env).returncode == 0
+    assert not (clone / "models/reactdiff.pt").exists()
+    made = run(["make", "remote", f"DVC_REMOTE={remote}"], clone, env)
+    assert f"DVC remote: local -> {remote}" in made.stdout, made.stdout + made.stderr
+    pulled = run(["dvc", "pull"], clone, env)
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    status = run(["dvc", "status"], clone, env)
+    assert "Data and pipelines are up to date." in status.stdout, status.stdout + status.stderr
+    for out in ("models/reactdiff.pt", "models/mmt.pt", "metrics/eval.json"):
+        assert (clone / out).read_bytes() == (work / out).read_bytes(), out
+
     (tmp_path / "second").mkdir()
     other, other_env = repo_copy_env(tmp_path / "second")
     tiny_params(other / "params.yaml")

@@ -37,6 +37,8 @@ EXPR_SLICE = slice(VA_SLICE.stop, EMOTION_DIM)  # probabilities summing to 1
 
 FACE_3DMM_DIM = 58  # 52 expression + 3 rotation + 3 translation coefficients
 FACE_EXPRESSION_DIM = 52
+ROTATION_SLICE = slice(FACE_EXPRESSION_DIM, FACE_EXPRESSION_DIM + 3)  # pitch, yaw, roll
+TRANSLATION_SLICE = slice(ROTATION_SLICE.stop, FACE_3DMM_DIM)  # x, y, z
 
 # How an Emotion CSV's values are written: AUs as integers, VA and probabilities as decimals.
 EMOTION_FMT = (

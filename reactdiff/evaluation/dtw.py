@@ -1,4 +1,5 @@
-"""Dynamic time warping for FRDist: a screened numba kernel (CPU), a torch wavefront (any device).
+"""Dynamic time warping for FRDist: a screened numba kernel (CPU; the GPU kernels are in
+:mod:`reactdiff.evaluation.dtw_cuda`), a torch wavefront (any torch device, brute force).
 
 FRDist compares a generated reaction with each appropriate real listener reaction through three
 DTWs (AUs 0:15, valence/arousal 15:17, expressions 17:25), weighted 1/15, 1 and 1/8, and keeps the
@@ -520,6 +521,36 @@ def _screen_bounds(sq: float, steps: int, exact: bool) -> tuple[float, float]:
 
 
 @numba.njit(cache=True, nogil=True)
+def screen_intervals(
+    screened: np.ndarray, exact_au: np.ndarray, frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(D_lo, D_hi), each (P,), around the exact kernel's weighted D of pairs whose float32
+    per-group screen is ``screened`` (P, 3) (module docstring); ``exact_au``: both sides have
+    0/1 AUs, the AU group is exact. A non-finite screen gives (0, inf): recompute it."""
+    steps = 2 * frames - 2
+    n = screened.shape[0]
+    lo, hi = np.empty(n), np.empty(n)
+    for p in range(n):
+        lo0, hi0 = _screen_bounds(np.float64(screened[p, 0]), steps, exact_au[p])
+        lo1, hi1 = _screen_bounds(np.float64(screened[p, 1]), steps, False)
+        lo2, hi2 = _screen_bounds(np.float64(screened[p, 2]), steps, False)
+        if math.isfinite(hi0 + hi1 + hi2):
+            lo[p], hi[p] = _combine(lo0, lo1, lo2), _combine(hi0, hi1, hi2)
+        else:
+            lo[p], hi[p] = 0.0, np.inf
+    return lo, hi
+
+
+@numba.njit(cache=True, nogil=True)
+def combine_groups(sq: np.ndarray) -> np.ndarray:
+    """FRDist's weighted D (P,) from squared per-group DTWs (P, 3), as the kernels combine them."""
+    out = np.empty(sq.shape[0])
+    for p in range(sq.shape[0]):
+        out[p] = _combine(sq[p, 0], sq[p, 1], sq[p, 2])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _screen_speaker(
     samples: np.ndarray,
     smasks: np.ndarray,
@@ -588,26 +619,17 @@ def _min_speaker(
     """
     n = samples.shape[2]
     m = cand.shape[0]
-    steps = 2 * n - 2
     f = _screen_speaker(samples, smasks, sbinary, rows, listeners, lmasks, lbinary, cand)
-    lo = np.empty(m)
-    hi = np.empty(m)
     bufs = np.empty((3, 3, n + 1))
     cost = np.empty((3, n), dtype=np.float32)
     out = np.empty(3)
     no_mask = np.empty(0, dtype=np.int32)
+    exact_au = np.empty(m, dtype=np.bool_)
     for r in range(rows.shape[0]):
         u = rows[r]
-        for c in range(m):
-            exact_au = sbinary[u] and lbinary[cand[c]]  # 0/1 AUs: integer costs, exact screen
-            lo0, hi0 = _screen_bounds(np.float64(f[r, c, 0]), steps, exact_au)
-            lo1, hi1 = _screen_bounds(np.float64(f[r, c, 1]), steps, False)
-            lo2, hi2 = _screen_bounds(np.float64(f[r, c, 2]), steps, False)
-            if math.isfinite(hi0 + hi1 + hi2):
-                lo[c] = _combine(lo0, lo1, lo2)
-                hi[c] = _combine(hi0, hi1, hi2)
-            else:  # cannot happen for eligible inputs; recompute rather than trust it
-                lo[c], hi[c] = 0.0, np.inf
+        for c in range(m):  # 0/1 AUs: integer costs, exact screen
+            exact_au[c] = sbinary[u] and lbinary[cand[c]]
+        lo, hi = screen_intervals(f[r], exact_au, n)
         # exact recomputation of the neighbours that can still be the minimum
         arev = np.ascontiguousarray(samples[u][:, ::-1])
         amrev = np.ascontiguousarray(smasks[u][::-1]) if sbinary[u] else no_mask
@@ -648,14 +670,21 @@ def au_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ((au == 1) * bits).sum(axis=-2, dtype=np.int32), binary
 
 
-def _screenable(x: np.ndarray) -> bool:
-    """float32 (25, T) sequences that the float32 screen cannot overflow (NaN fails too)."""
+def screenable(x: np.ndarray, time_axis: int = -1) -> bool:
+    """float32 sequences that the float32 screen cannot overflow (NaN fails too); dim-major
+    (..., 25, T) by default, time-major (..., T, 25) with ``time_axis`` pointing at T."""
     return (
         x.dtype == np.float32
-        and x.shape[-1] <= _SCREEN_MAX_T
+        and x.shape[time_axis] <= _SCREEN_MAX_T
         and bool(x.max(initial=0.0) <= _SCREEN_MAX_ABS)
         and bool(-x.min(initial=0.0) <= _SCREEN_MAX_ABS)
     )
+
+
+def binary_aus_time_major(x: np.ndarray) -> np.ndarray:
+    """(N,) whether each (T, 25) sequence of (N, T, 25) has 0/1 AUs (integer AU costs)."""
+    au = x[..., :_G0]
+    return ((au == 0) | (au == 1)).all(axis=(-1, -2))
 
 
 @dataclass(frozen=True)
@@ -669,18 +698,18 @@ class Sequences:
     data: np.ndarray
     masks: np.ndarray  #: AU bit masks (N, T) int32, see :func:`au_masks`
     binary: np.ndarray  #: (N,) whether each sequence has 0/1 AUs
-    screenable: bool  #: see :func:`_screenable`
+    screenable: bool  #: see :func:`screenable`
 
     @classmethod
     def of(cls, x: np.ndarray) -> Sequences:
         masks, binary = au_masks(x)
-        return cls(x, masks, binary, _screenable(x))
+        return cls(x, masks, binary, screenable(x))
 
 
 def screen_eligible(samples: np.ndarray, listeners: np.ndarray | Sequences) -> bool:
     """Whether :func:`min_dtw_tasks` may screen: float32, equal lengths, nothing that overflows."""
     lis = listeners if isinstance(listeners, Sequences) else Sequences.of(listeners)
-    return samples.shape[-1] == lis.data.shape[-1] and lis.screenable and _screenable(samples)
+    return samples.shape[-1] == lis.data.shape[-1] and lis.screenable and screenable(samples)
 
 
 def min_dtw_tasks(

@@ -22,10 +22,12 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.linalg
 import torch
 
+from reactdiff.devices import resolve_device
 from reactdiff.evaluation import dtw as _dtw
 from reactdiff.evaluation.inputs import (
     MAX_ABS,
@@ -53,7 +55,8 @@ __all__ = [
 
 METRIC_KEYS = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn", "FRSyn_all", "FRRea_emotion")
 _SPEAKER_CHUNK = 32  # speakers per chunk: bounds the float64 copies of pred
-_CCC_EPS = 1e-8
+_CUDA_SPEAKER_CHUNK = 16 * _SPEAKER_CHUNK  # speakers per GPU launch: ~10^5 pairs fill a GPU
+CCC_EPS = 1e-8  # the official CCC's denominator term
 
 
 class MetricValueError(ArithmeticError):
@@ -61,6 +64,29 @@ class MetricValueError(ArithmeticError):
 
 
 # --------------------------------------------------------------------------- helpers
+def metrics_device(requested: str) -> str:
+    """Where the metrics run, "cpu" or "cuda", for a ``device`` param: "auto" takes the GPU only
+    when both torch and numba can use it (the DTW kernels are numba's); "cuda" without a GPU
+    is an error, never a CPU run."""
+    device = resolve_device(requested).type
+    if device == "cuda":
+        from reactdiff.evaluation import dtw_cuda
+
+        if requested == "auto" and not dtw_cuda.cuda_available():
+            return "cpu"
+        dtw_cuda.require_cuda()
+    return device
+
+
+def describe_device(device: str) -> str:
+    """What the metrics run on, for a log line: the GPU's name, or the CPU threads used."""
+    if device == "cuda":
+        from reactdiff.evaluation import dtw_cuda
+
+        return f"cuda ({dtw_cuda.device_name()})"
+    return f"cpu, {numba.get_num_threads()} threads (FRDist)"
+
+
 def _chunks(n: int, size: int = _SPEAKER_CHUNK) -> Iterator[slice]:
     for start in range(0, n, size):
         yield slice(start, min(n, start + size))
@@ -119,14 +145,20 @@ def _ccc(
     r = np.clip(np.nan_to_num(r), -1.0, 1.0)
     num = 2 * r * sl * sp
     den = vl[None] + vp[:, None] + (ml[None] - mp[:, None]) ** 2
-    return (num / (den + _CCC_EPS)).mean(axis=-1)
+    return (num / (den + CCC_EPS)).mean(axis=-1)
 
 
-def fr_corr(pred: Any, listener: Any, neighbours: Any) -> float:
+def fr_corr(pred: Any, listener: Any, neighbours: Any, device: str | None = None) -> float:
     """FRCorr: mean over speakers of the sum over samples of the max CCC over neighbours.
 
     ``listener`` (N, T, 25) with square neighbours, or a pool (J, T, 25) with (N, J) ones.
+    ``device`` "cuda": batched on the GPU (:mod:`reactdiff.evaluation.torch_metrics`; equal to
+    round-off, ~1e-15 relative).
     """
+    if device not in (None, "cpu"):
+        from reactdiff.evaluation.torch_metrics import fr_corr_torch
+
+        return fr_corr_torch(pred, listener, neighbours, device)
     p, lis = as_numpy(pred), as_numpy(listener)
     indptr, indices = _neighbour_lists(neighbours)
     lc, lmean, lvar = _moments(lis)  # (N, 25, T)
@@ -214,6 +246,33 @@ def _frdist_torch(
     return total / p.shape[0]
 
 
+def _frdist_cuda(
+    p: np.ndarray,
+    lis: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    progress: bool,
+) -> float:
+    """The numba-cuda kernels (:mod:`reactdiff.evaluation.dtw_cuda`) on many speakers per
+    launch; the per-sample minima are the CPU path's, and they are summed in its chunks and
+    order, so FRDist is bit-identical."""
+    from reactdiff.evaluation import dtw_cuda  # compiles the GPU kernels: only when asked
+
+    listeners = dtw_cuda.CudaListeners(lis)
+    total = 0.0
+    launches = list(_chunks(p.shape[0], _CUDA_SPEAKER_CHUNK))
+    bar = _progress(len(launches), "FRDist (cuda)", progress)
+    for launch in launches:
+        samples, owner, weight = _chunk_tasks(p, launch)
+        values = dtw_cuda.min_dtw_cuda(samples, owner, listeners, indptr, indices)
+        for sl in _chunks(launch.stop - launch.start):
+            part = (owner >= launch.start + sl.start) & (owner < launch.start + sl.stop)
+            total += float(np.dot(np.array(values[part]), np.array(weight[part])))
+        bar.update(1)
+    bar.close()
+    return total / p.shape[0]
+
+
 def _progress(total: int, desc: str, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
@@ -231,22 +290,32 @@ def fr_dist(
     """FRDist: mean over speakers of the sum over samples of the min DTW over neighbours.
 
     ``listener`` (N, T, 25) with square neighbours, or a pool (J, T, 25) with (N, J) ones.
-    ``device`` None or "cpu": numba kernels, every neighbour screened by a float32 DP and only
-    the possible minima recomputed exactly (the same minimum as brute force, bit for bit; float32
-    local costs, ~1e-9 relative to tslearn). Any other torch device (e.g. "cuda"):
-    brute-force batched anti-diagonal wavefront on that device. ``backend`` ("numba" or "torch")
-    overrides the choice, e.g. to run the torch wavefront on CPU tensors.
+    ``device`` None or "cpu": numba kernels on every core, every neighbour screened by a float32
+    DP and only the possible minima recomputed exactly (the same minimum as brute force, bit
+    for bit; float32 local costs, ~1e-9 relative to tslearn). "cuda": the same scheme with
+    numba-cuda kernels on the current GPU, bit-identical to the CPU result; an error without a
+    GPU. ``backend`` ("numba", "cuda" or "torch") overrides the choice; "torch" is the
+    brute-force batched anti-diagonal wavefront on any torch ``device`` (slower than both).
     """
     p, lis = as_numpy(pred), as_numpy(listener)
     indptr, indices = _neighbour_lists(neighbours)
     if backend is None:
-        backend = "numba" if device is None or str(device) == "cpu" else "torch"
+        backend = {None: "numba", "cpu": "numba", "cuda": "cuda"}.get(
+            None if device is None else str(device), "torch"
+        )
     if backend == "numba":
         return _frdist_numba(
             p, _dtw.Sequences.of(_dtw.to_dim_major(lis)), indptr, indices, progress
         )
+    if backend == "cuda":
+        if device not in (None, "cuda"):
+            raise ValueError(
+                f"the cuda backend runs on the current GPU (device 'cuda'; CUDA_VISIBLE_DEVICES "
+                f"picks it), got device {device!r}"
+            )
+        return _frdist_cuda(p, lis, indptr, indices, progress)
     if backend != "torch":
-        raise ValueError(f"backend must be 'numba' or 'torch', got {backend!r}")
+        raise ValueError(f"backend must be 'numba', 'cuda' or 'torch', got {backend!r}")
     return _frdist_torch(p, lis, indptr, indices, str(device or "cpu"), progress)
 
 
@@ -300,12 +369,18 @@ def fr_var(pred: Any) -> float:
 
 
 # --------------------------------------------------------------------------- FRSyn
-def fr_syn(pred: Any, speaker: Any, samples: str = "first") -> float:
+def fr_syn(pred: Any, speaker: Any, samples: str = "first", device: str | None = None) -> float:
     """FRSyn: mean |TLCC offset| (frames) between generated reactions and the speaker.
 
     ``samples="first"`` uses only sample 0 of each speaker, as the official script does;
-    ``samples="all"`` averages over every sample.
+    ``samples="all"`` averages over every sample. ``device`` "cuda": every lag of every
+    reaction at once on the GPU (the same offsets, but for lags whose correlations tie to
+    round-off, where the official float32 script is arbitrary too).
     """
+    if device not in (None, "cpu"):
+        from reactdiff.evaluation.torch_metrics import fr_syn_torch
+
+        return fr_syn_torch(pred, speaker, samples, device)
     p, sp = as_numpy(pred), _f32(as_numpy(speaker))
     if samples == "first":
         first = _f32(p[:, 0])
@@ -382,13 +457,13 @@ def compute_all(
     """
     validate_metric_inputs(pred, listener, speaker, neighbours)
     result = {
-        "FRCorr": fr_corr(pred, listener, neighbours),
+        "FRCorr": fr_corr(pred, listener, neighbours, device=device),
         "FRDist": fr_dist(pred, listener, neighbours, device=device, progress=progress),
         "FRDiv": fr_div(pred),
         "FRVar": fr_var(pred),
         "FRDvs": fr_dvs(pred),
-        "FRSyn": fr_syn(pred, speaker, samples="first"),
-        "FRSyn_all": fr_syn(pred, speaker, samples="all"),
+        "FRSyn": fr_syn(pred, speaker, samples="first", device=device),
+        "FRSyn_all": fr_syn(pred, speaker, samples="all", device=device),
         "FRRea_emotion": fr_rea_emotion(pred, listener),
     }
     return require_finite(result)

@@ -243,12 +243,12 @@ def _score_batch(batch: _Batch, device: str) -> dict[str, float]:
             err.name, f"{err.problem} (a batch of {pred.shape[2]}-frame chunks, {batch.describe()})"
         ) from err
     return {
-        "FRCorr": fr_corr(pred, pool, neighbours),
+        "FRCorr": fr_corr(pred, pool, neighbours, device=device),
         "FRDist": fr_dist(pred, pool, neighbours, device=device),
         "FRDiv": fr_div(pred),
         "FRVar": fr_var(pred),
-        "FRSyn": fr_syn(pred, speaker, samples="first"),
-        "FRSyn_all": fr_syn(pred, speaker, samples="all"),
+        "FRSyn": fr_syn(pred, speaker, samples="first", device=device),
+        "FRSyn_all": fr_syn(pred, speaker, samples="all", device=device),
     }
 
 
@@ -340,7 +340,7 @@ def score_session_protocol(
     ``round_aus`` is False. Each item's ground truths are aligned by ``align`` (None: crop),
     the item cut into chunks [a, a + chunk_frames); a last chunk shorter than min_chunk_frames is
     dropped (counted). A chunk is scored against the ground truths covering it completely; the
-    final value of each metric is its mean over all scored chunks. ``device`` is FRDist's.
+    final value of each metric is its mean over all scored chunks. ``device``: the metrics'.
     Raises ProtocolError for a wrong input or when no chunk can be scored.
     """
     n_items = len(preds)

@@ -13,6 +13,9 @@ truths drawn from the item's session, AUs rounded, 750-frame chunks).
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -22,9 +25,10 @@ from reactdiff.data.emotions import clip_emotions, load_split_emotions, whole_cl
 from reactdiff.data.layout import clips_of, mirrored, neighbour_matrix_name, read_split_csv
 from reactdiff.data.layouts import Layout, params_layout
 from reactdiff.data.readers import load_npy
+from reactdiff.data.render import comparison_video
 from reactdiff.devices import resolve_device
 from reactdiff.evaluation.baselines import BASELINES, TrainStats
-from reactdiff.evaluation.metrics import compute_all
+from reactdiff.evaluation.metrics import compute_all, describe_device, metrics_device
 from reactdiff.evaluation.predictions import clip_predictions, model_predictions
 from reactdiff.evaluation.report import write_report
 from reactdiff.evaluation.session_protocol import (
@@ -94,7 +98,12 @@ def _neighbour_protocol(
         else:
             pred = BASELINES[name](data.speaker, data.listener, stats, ev.samples, rng)
         results[name] = compute_all(
-            pred, data.listener, data.speaker, neighbours, device=ev.device, progress=progress
+            pred,
+            data.listener,
+            data.speaker,
+            neighbours,
+            device=metrics_device(ev.device),
+            progress=progress,
         )
     context = {
         "protocol": fmt.name,
@@ -153,7 +162,7 @@ def _session_protocol(
             ground_truths,
             protocol,
             align,
-            device=ev.device,
+            device=metrics_device(ev.device),
             progress=progress,
         )
     context = {
@@ -170,6 +179,45 @@ def _session_protocol(
     return results, context
 
 
+def _videos(params: Params, layout: Layout) -> list[Path]:
+    """The first ``evaluate.videos`` samples of the split as videos to watch: the speaker (its
+    video and audio), its real listener and ``evaluate.video_samples`` offline reactions,
+    drawn with seed ``base.seed``; none when no ReactDiff row is evaluated."""
+    ev = params.evaluate
+    shutil.rmtree(ev.video_dir, ignore_errors=True)  # the last run's videos are replaced
+    ev.video_dir.mkdir(parents=True)
+    if not ev.videos or not any(m in MODELS for m in ev.methods):
+        return []
+    model = _model(params)
+    dataset = _dataset(params, model)
+    paths = []
+    for k in range(min(ev.videos, len(dataset))):
+        item, rel = dataset[k], dataset.samples[k].speaker
+        face, emotion = model.generate_clip(
+            item["speaker"],
+            ev.video_samples,
+            ev.chunk_frames,
+            seed=params.base.seed,
+            **params.generation_kwargs(),
+        )
+        video = layout.video_path(ev.split, rel)
+        path = ev.video_dir / f"{k:02d}_{rel.replace('/', '_')}.mp4"
+        comparison_video(
+            path,
+            video if video.exists() else None,
+            item["speaker_emotion"].numpy(),
+            np.asarray(dataset.store.open(ev.split, rel, "3dmm")[dataset.window(k)]),
+            item["listener_emotion"].numpy(),
+            item["listener_3dmm"].numpy(),
+            emotion.cpu().numpy(),
+            face.cpu().numpy(),
+            layout.fmt.fps,
+            layout.clip_path(ev.split, rel, "audio"),
+        )
+        paths.append(path)
+    return paths
+
+
 def run(params: Params, options: Options) -> StageResult:
     """Compute every metric for every method; write eval.json, eval.md and eval.png."""
     ev, layout = params.evaluate, params_layout(params.data)
@@ -178,24 +226,32 @@ def run(params: Params, options: Options) -> StageResult:
     context.update(fps=layout.fmt.fps, max_lag=MAX_LAG)
     write_json(ev.metrics_file, results)
     write_report(results, context, ev.report_file, ev.plot_file)
+    videos = _videos(params, layout)
     t = params.train_ddim
     champion = None
     if CHAMPION_METHOD in results:
         champion = Champion(t.registered_name, t.model_out, ev.metrics_file, CHAMPION_METHOD)
     return StageResult(
-        summary=f"evaluate: {len(results)} methods on {context['n']} {ev.split} samples",
+        summary=(
+            f"evaluate: {len(results)} methods on {context['n']} {ev.split} samples, metrics on "
+            f"{describe_device(metrics_device(ev.device))}"
+        ),
         run_params={
             "split": ev.split,
             "samples": ev.samples,
             "methods": ",".join(ev.methods),
             "device": ev.device,
+            "metrics_device": metrics_device(ev.device),
             "seed": params.base.seed,
             "protocol": layout.fmt.name,
             **{f"sampling.{k}": v for k, v in params.sampling.model_dump().items()},
             "online.delay_frames": params.online.delay_frames,
         },
         metrics={f"{m}/{k}": v for m, row in results.items() for k, v in row.items()},
-        artifacts=[(p, "evaluation") for p in (ev.metrics_file, ev.report_file, ev.plot_file)],
+        artifacts=[
+            *((p, "evaluation") for p in (ev.metrics_file, ev.report_file, ev.plot_file)),
+            *((p, "evaluation/videos") for p in videos),
+        ],
         champion=champion,
         report=ev.report_file.read_text(),
     )

@@ -6,6 +6,11 @@ folder), so its features come from exactly the extractors the `features` stage u
 settings come from the ``sampling`` params; a clip longer than ``evaluate.chunk_frames`` is
 generated in chunks of that length, as the evaluation does. REACT 2025 clips have no fixed
 length: their facial-attributes file (``--speaker-emotion``) fixes it, so it is required.
+
+Besides the files of each reaction and a plot, it writes ``reactions.mp4``, to watch whether
+the reactions fit: the speaker (its video when the clip has one, else its face drawn from its
+emotion and 3DMM files) next to a drawn face per reaction, with the speaker's audio
+(``reactdiff.data.render``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from reactdiff.data.format import (
     write_emotion,
 )
 from reactdiff.data.layouts import Layout, open_layout, resolve_format
+from reactdiff.data.readers import read_3dmm
+from reactdiff.data.render import reaction_video
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.facial import TORCHSCRIPT_STREAMS
 from reactdiff.features.streams import build_extractors
@@ -126,6 +133,34 @@ def write_reactions(
     return paths
 
 
+@dataclass(frozen=True)
+class SpeakerView:
+    """What the video shows of the speaker: its files resolved out of the staged drop (which is
+    a temp folder of symlinks), and its annotations when it has them."""
+
+    audio: Path
+    video: Path | None
+    emotion: np.ndarray | None
+    face_3dmm: np.ndarray | None
+
+
+def speaker_view(layout: Layout, split: str, rel: str, frames: int | None) -> SpeakerView:
+    """The clip's audio, video (if any) and emotion/3DMM rows (if any; the first ``frames``,
+    all when None); a 3DMM file too short for the clip is an error naming it."""
+    video = layout.video_path(split, rel)
+    emotion_file = layout.clip_path(split, rel, "emotion")
+    face_file = layout.clip_path(split, rel, "3dmm")
+    emotion = read_emotion(emotion_file, frames) if emotion_file.exists() else None
+    if frames is None and emotion is not None:  # REACT 2025: the emotion rows are the clip
+        frames = len(emotion)
+    return SpeakerView(
+        audio=layout.clip_path(split, rel, "audio").resolve(),
+        video=video.resolve() if video.exists() else None,
+        emotion=emotion,
+        face_3dmm=read_3dmm(face_file, frames) if face_file.exists() else None,
+    )
+
+
 def plot_reactions(path: Path, emotion: torch.Tensor, speaker: np.ndarray | None, fps: int) -> None:
     """Valence, arousal, AU activity and the dominant expression over time, speaker in black."""
     import matplotlib
@@ -171,7 +206,8 @@ class Options(StageOptions):
 
 
 def run(params: Params, options: Options) -> StageResult:
-    """Generate for the speaker files, or for a clip of a drop; write CSVs, .npy and a plot."""
+    """Generate for the speaker files, or for a clip of a drop; write CSVs, .npy, a plot and a
+    video."""
     if options.clip is None and options.files.audio is None:
         raise ConfigError(
             "give the speaker's files (--speaker-audio ...) or --clip REL [--root DIR]"
@@ -191,9 +227,8 @@ def run(params: Params, options: Options) -> StageResult:
             )
         fmt = layout.fmt
         features = clip_features(params, layout, split, rel, streams)
-        emotion_file = layout.clip_path(split, rel, "emotion")
         frames = None if fmt.variable_length else fmt.frames
-        speaker = read_emotion(emotion_file, frames) if emotion_file.exists() else None
+        speaker = speaker_view(layout, split, rel, frames)
         face, emotion = rd.generate_clip(
             features,
             options.samples,
@@ -205,11 +240,21 @@ def run(params: Params, options: Options) -> StageResult:
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     written = write_reactions(out, face.cpu(), emotion.cpu(), fmt)
-    plot_reactions(out / "reactions.png", emotion.cpu(), speaker, fmt.fps)
+    plot_reactions(out / "reactions.png", emotion.cpu(), speaker.emotion, fmt.fps)
+    reaction_video(
+        out / "reactions.mp4",
+        speaker.video,
+        speaker.emotion,
+        speaker.face_3dmm,
+        emotion.cpu().numpy(),
+        face.cpu().numpy(),
+        fmt.fps,
+        speaker.audio,
+    )
     ext = "npy" if fmt.variable_length else "csv"
     return StageResult(
-        summary=f"wrote {len(written) + 1} files to {out}: reaction_XX.{ext}, "
-        "reaction_XX_3dmm.npy, reactions.png",
+        summary=f"wrote {len(written) + 2} files to {out}: reaction_XX.{ext}, "
+        "reaction_XX_3dmm.npy, reactions.png, reactions.mp4",
         run_params={
             "samples": options.samples,
             "online": options.online,

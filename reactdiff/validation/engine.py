@@ -3,9 +3,10 @@
 Every check is a pandas DataFrame (one row per file, frame or array) validated by one suite of
 expectations, each carrying ``meta={"check": <plain words>}``; one run per table, not per file
 (a GX run costs ~0.35 s). The context is ephemeral (nothing is written but the Data Docs, when
-asked for), with progress bars and analytics off. Results come back with ``COMPLETE`` format and
-the given index columns, so each unexpected row names its file; ``unexpected`` turns the
-unsuccessful expectations into plain records and ``failure_lines`` into ``"<where>: <check>"``.
+asked for: pages that read offline, see ``data_docs``), with progress bars and analytics off.
+Results come back with ``COMPLETE`` format and the given index columns, so each unexpected row
+names its file; ``unexpected`` turns the unsuccessful expectations into plain records and
+``failure_lines`` into ``"<where>: <check>"``.
 """
 
 from __future__ import annotations
@@ -35,25 +36,28 @@ def check(expectation: Expectation, text: str) -> Expectation:
 
 def gx_context(docs_dir: Path | None = None) -> AbstractDataContext:
     """An ephemeral context with progress bars off; with ``docs_dir``, a Data Docs site there
-    (built by ``ctx.build_data_docs()`` once every suite has run)."""
+    that reads offline (built by ``build_docs(ctx)`` once every suite has run)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     if docs_dir is not None:
-        ctx.add_data_docs_site(
-            site_name=DOCS_SITE,
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(Path(docs_dir).resolve()),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
+        from reactdiff.validation.data_docs import site_config
+
+        # the ephemeral context's own site would write GX's online pages to a new /tmp folder
+        if "local_site" in (ctx.variables.data_docs_sites or {}):
+            ctx.delete_data_docs_site("local_site")
+        ctx.add_data_docs_site(site_name=DOCS_SITE, site_config=site_config(docs_dir))
     return ctx
+
+
+def build_docs(ctx: AbstractDataContext) -> Path:
+    """Build the Data Docs of a ``gx_context(docs_dir)`` as offline pages, checked (a page
+    that would not read offline is an error naming it); returns ``docs_dir``."""
+    from reactdiff.validation.data_docs import build_offline_docs
+
+    return build_offline_docs(ctx, DOCS_SITE)
 
 
 def _pandas_source(ctx: AbstractDataContext, name: str):

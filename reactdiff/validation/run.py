@@ -13,7 +13,7 @@ from reactdiff.config import ValidateParams
 from reactdiff.data.format import REACT2024, REACT2025, ReactFormat
 from reactdiff.data.layout import SPLITS, STREAM_DIRS
 from reactdiff.data.mars import MODALITY_DIRS
-from reactdiff.validation.engine import gx_context, run_expectations, unexpected
+from reactdiff.validation.engine import build_docs, gx_context, run_expectations, unexpected
 from reactdiff.validation.mars_tables import build_mars_tables
 from reactdiff.validation.suites import Suite, all_suites
 from reactdiff.validation.tables import DropTables, build_tables
@@ -121,7 +121,7 @@ def validate_drop(
                 "expectations": int(stats["evaluated_expectations"]),
                 "failed_expectations": int(stats["unsuccessful_expectations"]),
             }
-        ctx.build_data_docs()  # once for all suites: a rebuild costs ~1 s
+        build_docs(ctx)  # once for all suites: a rebuild costs ~1 s
         report = ValidationReport(
             root=str(root),
             success=not failures,

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from reactdiff.cli import app
@@ -151,3 +152,27 @@ def test_help_states_the_accepted_domain():
     help_text = " ".join(result.output.split())
     assert "|value| <= 1e6" in help_text and float("1e6") == MAX_ABS
     assert "not bool, complex, string or object" in help_text
+
+
+def test_says_where_it_ran_and_uses_the_threads_asked(tmp_path):
+    _, paths = _inputs(tmp_path)
+    result = _invoke(paths, "--device", "cpu", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "metrics: cpu, 1 threads (FRDist)" in result.stderr
+    json.loads(result.stdout)  # stdout stays one JSON object
+
+
+def test_too_many_workers_is_a_clear_error(tmp_path):
+    _, paths = _inputs(tmp_path)
+    result = _invoke(paths, "--workers", "100000")
+    assert result.exit_code != 0
+    assert "--workers 100000" in result.output and "NUMBA_NUM_THREADS" in result.output
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is there")
+def test_cuda_without_a_gpu_is_an_error_not_a_cpu_run(tmp_path):
+    _, paths = _inputs(tmp_path)
+    result = _invoke(paths, "--device", "cuda")
+    assert result.exit_code != 0
+    assert "CUDA is not available" in result.output
+    assert "FRDist" not in result.stdout

@@ -9,19 +9,9 @@ import torch
 from reactdiff.evaluation import metrics as m
 from reactdiff.evaluation.inputs import MAX_ABS
 from tests.evaluation import reference as ref
+from tests.helpers.emotions import emotion_sequences
 
 RTOL = 1e-5
-
-
-def _emotions(rng: np.random.Generator, lead: tuple[int, ...], t: int) -> np.ndarray:
-    """Smooth-ish sequences with binary AUs, VA in [-1, 1], expression probabilities."""
-    z = np.cumsum(rng.standard_normal((*lead, t, 25)), axis=-2) / 5
-    x = np.empty_like(z)
-    x[..., :15] = z[..., :15] > 0.3
-    x[..., 15:17] = np.tanh(z[..., 15:17])
-    e = np.exp(z[..., 17:])
-    x[..., 17:] = e / e.sum(-1, keepdims=True)
-    return x
 
 
 def _neighbours(rng: np.random.Generator, n: int, p: float = 0.4) -> np.ndarray:
@@ -33,9 +23,9 @@ def _neighbours(rng: np.random.Generator, n: int, p: float = 0.4) -> np.ndarray:
 def _case(seed: int, n: int = 6, s: int = 3, t: int = 110) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     return {
-        "pred": _emotions(rng, (n, s), t),
-        "listener": _emotions(rng, (n,), t),
-        "speaker": _emotions(rng, (n,), t),
+        "pred": emotion_sequences(rng, (n, s), t),
+        "listener": emotion_sequences(rng, (n,), t),
+        "speaker": emotion_sequences(rng, (n,), t),
         "neighbours": _neighbours(rng, n),
     }
 
@@ -117,7 +107,7 @@ def test_fr_syn_quirks() -> None:
     """Constant dimension -> offset 49; constant only on some lags -> first NaN lag."""
     rng = np.random.default_rng(7)
     t = 100
-    sp = _emotions(rng, (3,), t)
+    sp = emotion_sequences(rng, (3,), t)
     sp[:, :, :15] = rng.random((3, t, 15))  # no accidental constant AU
     pred = np.repeat(sp[:, None], 2, axis=1).copy()  # mime: offset 0
     pred[1, 0, :, 20] = 0.125  # constant dimension: offset 49

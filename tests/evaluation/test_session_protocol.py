@@ -21,7 +21,8 @@ from reactdiff.evaluation.session_protocol import (
     load_post_processor,
     score_session_protocol,
 )
-from tests.evaluation.test_metrics import _case, _emotions
+from tests.evaluation.test_metrics import _case
+from tests.helpers.emotions import emotion_sequences
 
 
 # --------------------------------------------------------------------------- rectangular metrics
@@ -111,7 +112,7 @@ POOL_BAD = {
 @pytest.mark.parametrize("name", sorted(POOL_BAD))
 def test_pool_validation_names_the_input(name: str) -> None:
     c = _case(4, n=3, s=2, t=100)
-    c["listener"] = _emotions(np.random.default_rng(4), (5,), 100)
+    c["listener"] = emotion_sequences(np.random.default_rng(4), (5,), 100)
     c["neighbours"] = np.ones((3, 5))
     build, message = POOL_BAD[name]
     c.update(build(c))
@@ -158,9 +159,9 @@ def test_protocol_refuses_chunks_too_short_for_the_metrics() -> None:
 # --------------------------------------------------------------------------- scoring
 def _items(seed: int, lengths: list[int], s: int = 2) -> tuple[list, list, list]:
     rng = np.random.default_rng(seed)
-    preds = [_emotions(rng, (s,), n).astype(np.float32) for n in lengths]
-    speakers = [_emotions(rng, (), n).astype(np.float32) for n in lengths]
-    listeners = [_emotions(rng, (), n).astype(np.float32) for n in lengths]
+    preds = [emotion_sequences(rng, (s,), n).astype(np.float32) for n in lengths]
+    speakers = [emotion_sequences(rng, (), n).astype(np.float32) for n in lengths]
+    listeners = [emotion_sequences(rng, (), n).astype(np.float32) for n in lengths]
     return preds, speakers, listeners
 
 
@@ -259,10 +260,10 @@ def _matching_case(gt_frames: int) -> tuple[dict[str, float], dict, dict[str, di
     the context, and the direct metrics of the chunks against chosen candidates."""
     protocol = SessionProtocol(gt_samples=1, chunk_frames=300)
     rng = np.random.default_rng(7)
-    match = _emotions(rng, (), 600).astype(np.float32)
+    match = emotion_sequences(rng, (), 600).astype(np.float32)
     pred = np.stack([match, match])
-    listeners = [_emotions(rng, (), 600).astype(np.float32), match[:gt_frames]]
-    speaker = _emotions(rng, (), 600).astype(np.float32)
+    listeners = [emotion_sequences(rng, (), 600).astype(np.float32), match[:gt_frames]]
+    speaker = emotion_sequences(rng, (), 600).astype(np.float32)
     got, context = score_session_protocol([pred], [speaker], listeners, [[0, 1]], protocol)
 
     def chunk(a: int, b: int, candidates: list[np.ndarray]) -> dict[str, float]:

@@ -48,5 +48,5 @@ def test_cpu_deployment_completes_every_stage(tmp_path, monkeypatch):
         stopped = local.down(state)
     assert stopped == ["worker-cpu", "server"]
     assert flow_run.state.is_completed(), (flow_run.state, (state / "worker-cpu.log").read_text())
-    assert sorted(t.name for t in task_runs) == sorted(STAGES)
+    assert sorted(t.name for t in task_runs) == sorted([*STAGES, "dvc push"])
     assert all(t.state.is_completed() for t in task_runs)

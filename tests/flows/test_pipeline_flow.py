@@ -4,6 +4,8 @@ stage fails both runs."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from mlflow import MlflowClient
 
@@ -36,14 +38,31 @@ def _runs(uri: str) -> tuple[object, dict]:
     return parents[0], children
 
 
+def _artifacts(flow_run_id: str) -> dict[str, object]:
+    """The Prefect artifacts of one flow run, by key."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a for a in found}
+
+
 @pytest.mark.slow
 def test_every_stage_logs_a_run_nested_under_the_pipeline_run(prefect_harness, in_repo_copy):
     """On a synthetic REACT 2025 (MARS) drop, switched by the one param: the REACT 2024
     pipeline runs end to end in tests/test_pipeline.py and tests/flows/test_deployment.py."""
     work, uri = in_repo_copy
     tiny_mars_params(work / "params.yaml")
-    statuses = pipeline()  # every stage of dvc.yaml, in its order
-    assert list(statuses.items()) == [(s, "ran") for s in ALL_STAGES]
+    remote = work.parent / "dvc-remote"
+    subprocess.run(["dvc", "remote", "add", "--local", "-d", "local", str(remote)], check=True)
+    statuses = pipeline()  # every stage of dvc.yaml, in its order, then dvc push
+    assert list(statuses.items()) == [(s, "ran") for s in ALL_STAGES] + [
+        ("dvc push", "pushed to remote 'local'")
+    ]
+    assert sum(1 for f in remote.rglob("*") if f.is_file()) > 100  # the drop, models, ...
 
     parent, children = _runs(uri)
     assert parent.info.status == "FINISHED"
@@ -74,6 +93,14 @@ def test_every_stage_logs_a_run_nested_under_the_pipeline_run(prefect_harness, i
         assert len(client.search_model_versions(f"name='{name}'")) == 1
     assert client.get_model_version_by_alias("reactdiff", "champion").version in (1, "1")
 
+    artifacts = _artifacts(tags["prefect.flow_run_id"])
+    assert set(artifacts) == {"mlflow-run", "validation-summary", "evaluation"}
+    assert parent.info.run_id in artifacts["mlflow-run"].data
+    summary = artifacts["validation-summary"].data
+    assert "passed" in summary and "| suite | rows | expectations | failed | result |" in summary
+    table = artifacts["evaluation"].data
+    assert "B_MeanFr" in table and "FRDist" in table
+
 
 @pytest.mark.slow
 def test_failed_validation_fails_the_flow_and_the_parent_run(
@@ -93,6 +120,8 @@ def test_failed_validation_fails_the_flow_and_the_parent_run(
     assert parent.info.status == "FAILED"
     assert f"FAIL {emotion}: AU1 is not 0/1" in parent.data.tags["error"]
     assert parent.data.tags["stage.validate"] == "failed"
+    summary = _artifacts(parent.data.tags["prefect.flow_run_id"])["validation-summary"].data
+    assert "FAILED" in summary and f"FAIL {emotion}: AU1 is not 0/1" in summary
     assert parent.data.params["data.source"] == str(tiny_drop_novideo)
     assert set(children) == {"data", "validate"}  # and validate ran once: it was not retried
     assert children["validate"].info.status == "FAILED"

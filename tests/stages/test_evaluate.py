@@ -24,6 +24,7 @@ def evaluated(tiny_drop_master, tmp_path_factory):
                 "metrics_file": str(tmp / "eval.json"),
                 "report_file": str(tmp / "eval.md"),
                 "plot_file": str(tmp / "eval.png"),
+                "video_dir": str(tmp / "videos"),
             },
         }
     )
@@ -43,6 +44,7 @@ def test_evaluate_outputs(evaluated):
     assert (tmp / "eval.png").read_bytes()[:4] == b"\x89PNG"
     assert "4 test samples" in result.summary and result.report == md
     assert result.champion is None  # no ReactDiff row
+    assert list((tmp / "videos").iterdir()) == []  # and no ReactDiff reactions to show
 
 
 def test_sanity_on_synthetic_drop(evaluated):

@@ -6,10 +6,12 @@ import json
 import numpy as np
 import pytest
 
+from reactdiff.data.render import grid_size
 from reactdiff.errors import ConfigError
 from reactdiff.evaluation.session_protocol import SESSION_METRIC_KEYS
 from reactdiff.stages import evaluate
 from tests.helpers.params import params_with
+from tests.helpers.video import assert_audio_lasts, decode
 
 METHODS = ["GT", "B_Random", "B_Mime", "B_MeanSeq", "B_MeanFr"]
 MODEL_ROWS = ["ReactDiff (offline)", "ReactDiff (online)", "ReactDiff w/o diffusion"]
@@ -45,6 +47,7 @@ def _params(mars_master, tmp, methods, **evaluate_overrides):
                 "metrics_file": str(tmp / "eval.json"),
                 "report_file": str(tmp / "eval.md"),
                 "plot_file": str(tmp / "eval.png"),
+                "video_dir": str(tmp / "videos"),
                 **evaluate_overrides,
             },
         }
@@ -82,6 +85,18 @@ def test_every_method_on_the_session_protocol(trained):
     assert "REACT 2025 protocol" in md and "8 items" in md and "±1.63 s at 30 fps" in md
     assert "FRDvs" not in md and "FRRea" not in md
     assert result.run_params["protocol"] == "react2025" and result.champion is not None
+
+    # the first test clips as videos: speaker, real listener, ReactDiff samples; logged
+    videos = sorted((tmp / "videos").glob("*.mp4"))
+    assert len(videos) == params.evaluate.videos
+    assert [(p, "evaluation/videos") for p in videos] == result.artifacts[-len(videos) :]
+    dataset_lengths = {130, 170, 200, 160}  # the fixture's clips (a pair: the shorter one)
+    for path in videos:
+        video = decode(path)
+        assert len(video.frames) in dataset_lengths and video.fps == 30
+        assert_audio_lasts(video, len(video.frames) / 30)
+        width, height = grid_size(2 + params.evaluate.video_samples)
+        assert video.frames.shape[1:3] == (height, width)
 
 
 def test_a_torchscript_post_processor_aligns_the_ground_truths(trained, tmp_path):

@@ -8,7 +8,12 @@ import pytest
 from typer.testing import CliRunner
 
 from reactdiff.cli import app
+from reactdiff.data.format import REACT2025, read_emotion
 from reactdiff.data.layout import ReactLayout
+from reactdiff.data.readers import read_3dmm, read_video
+from reactdiff.data.render import LABEL_HEIGHT, TILE_SIZE, face_drive, fit_tile, grid_size
+from reactdiff.data.synthetic.face import draw_face_frames
+from tests.helpers.video import assert_audio_lasts, decode
 
 
 @pytest.fixture
@@ -29,6 +34,19 @@ def _check_outputs(out, samples):
         np.testing.assert_allclose(emotion.iloc[:, 17:].sum(axis=1), 1, atol=1e-4)
         assert np.load(out / f"reaction_{i:02d}_3dmm.npy").shape == (750, 58)
     assert (out / "reactions.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _check_video(out, samples, speaker_tile, fps=25, frames=750):
+    """reactions.mp4: every frame decodes, the clip's length, the grid of the speaker and the
+    reactions, the speaker's audio; its first tile is ``speaker_tile(t)`` at frame t."""
+    video = decode(out / "reactions.mp4")
+    width, height = grid_size(1 + samples)
+    assert video.frames.shape == (frames, height, width, 3)
+    assert video.fps == fps
+    assert_audio_lasts(video, frames / fps)
+    for t in (0, frames // 2, frames - 1):
+        tile = video.frames[t, LABEL_HEIGHT : LABEL_HEIGHT + TILE_SIZE, :TILE_SIZE]
+        assert np.abs(tile.astype(int) - speaker_tile(t)).mean() < 8, t
 
 
 def test_generate_for_a_clip_of_the_drop(setup, tiny_drop_master, tmp_path):
@@ -54,6 +72,8 @@ def test_generate_for_a_clip_of_the_drop(setup, tiny_drop_master, tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     _check_outputs(out, 3)
+    speaker = read_video(ReactLayout(tiny_drop_master).video_path("test", rel))  # the drop's mp4
+    _check_video(out, 3, lambda t: fit_tile(speaker[t], TILE_SIZE))
 
 
 def test_generate_from_speaker_files(setup, tiny_drop_master, tmp_path):
@@ -72,6 +92,15 @@ def test_generate_from_speaker_files(setup, tiny_drop_master, tmp_path):
     result = CliRunner().invoke(app, ["generate", *files, *common])
     assert result.exit_code == 0, result.output
     _check_outputs(out, 2)
+    drawn = draw_face_frames(  # no --speaker-video: the speaker's face drawn from its files
+        face_drive(
+            read_emotion(layout.clip_path("test", rel, "emotion"), 750),
+            read_3dmm(layout.clip_path("test", rel, "3dmm"), 750),
+            750,
+        ),
+        TILE_SIZE,
+    )
+    _check_video(out, 2, lambda t: drawn[t])
 
     missing = CliRunner().invoke(app, ["generate", *files[:2], *common])
     assert missing.exit_code == 2 and "need --speaker-emotion, --speaker-3dmm" in missing.output
@@ -141,3 +170,42 @@ def test_a_model_that_is_not_a_model_file_is_named(setup, tmp_path):
     result = CliRunner().invoke(app, [*args, "--model", str(csv)])
     assert result.exit_code == 2, result.output
     assert f"{csv}: cannot load as a ReactDiff model file: not a PyTorch file" in result.output
+
+
+def test_the_speaker_of_a_staged_mars_clip_is_its_own_files(tmp_path):
+    """REACT 2025 loose files staged as a one-clip drop: the video reads the speaker's real
+    files (not the temp symlinks), the 3DMM rows of the clip's length, and draws the speaker."""
+    from reactdiff.data.mars import MarsLayout
+    from reactdiff.data.render import reaction_video
+    from reactdiff.stages.generate import SpeakerFiles, speaker_view, stage_clip
+    from tests.helpers.mars import write_clip
+
+    root, rel = tmp_path / "mars", "speaker/session0/Camera-x"
+    write_clip(root, "test", rel, 100, np.random.default_rng(0))
+    src = MarsLayout(root)
+    files = SpeakerFiles(
+        audio=src.clip_path("test", rel, "audio"),
+        emotion=src.clip_path("test", rel, "emotion"),
+        face_3dmm=src.clip_path("test", rel, "3dmm"),
+    )
+    staged = stage_clip(files, ["mfcc", "emotion", "3dmm"], tmp_path / "staged", REACT2025)
+    view = speaker_view(staged, "test", "speaker/session0/generate", None)
+    assert view.audio == files.audio.resolve() and view.video is None
+    assert view.emotion.shape == (100, 25) and view.face_3dmm.shape == (100, 58)
+
+    rng = np.random.default_rng(1)
+    emotion = np.tile(view.emotion, (2, 1, 1))
+    face = rng.normal(0, 0.1, (2, 100, 58)).astype(np.float32)
+    out = tmp_path / "out"
+    reaction_video(
+        out / "reactions.mp4",
+        view.video,
+        view.emotion,
+        view.face_3dmm,
+        emotion,
+        face,
+        REACT2025.fps,
+        view.audio,
+    )
+    drawn = draw_face_frames(face_drive(view.emotion, view.face_3dmm, 100), TILE_SIZE)
+    _check_video(out, 2, lambda t: drawn[t], fps=REACT2025.fps, frames=100)

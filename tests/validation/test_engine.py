@@ -4,6 +4,7 @@ import great_expectations as gx
 import pandas as pd
 
 from reactdiff.validation.engine import (
+    build_docs,
     check,
     failure_lines,
     gx_context,
@@ -55,7 +56,7 @@ def test_failures_name_the_rows_by_index_column(tmp_path):
         ctx, "ok", _table().iloc[:1], _expectations(), ["file"], source="tables", asset="first"
     )
     assert ok.success and failure_lines(ok, "file") == []
-    ctx.build_data_docs()
+    assert build_docs(ctx) == docs.resolve()
     assert (docs / "index.html").is_file()
 
 
