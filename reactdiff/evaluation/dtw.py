@@ -662,10 +662,15 @@ def dtw3_lanes(a: np.ndarray, listeners: np.ndarray) -> np.ndarray:
     return out[:, : len(listeners)].T.astype(np.float64)
 
 
+def _all_binary(au: np.ndarray) -> np.ndarray:
+    """Whether every AU value of each sequence is 0 or 1 (integer AU costs): (..., a, b) -> (...)."""
+    return ((au == 0) | (au == 1)).all(axis=(-1, -2))
+
+
 def au_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """AU bit masks (..., T) int32 of (..., 25, T) sequences, and whether each one has 0/1 AUs."""
     au = x[..., :_G0, :]
-    binary = ((au == 0) | (au == 1)).all(axis=(-1, -2))
+    binary = _all_binary(au)
     bits = (1 << np.arange(_G0, dtype=np.int32))[:, None]
     return ((au == 1) * bits).sum(axis=-2, dtype=np.int32), binary
 
@@ -683,8 +688,7 @@ def screenable(x: np.ndarray, time_axis: int = -1) -> bool:
 
 def binary_aus_time_major(x: np.ndarray) -> np.ndarray:
     """(N,) whether each (T, 25) sequence of (N, T, 25) has 0/1 AUs (integer AU costs)."""
-    au = x[..., :_G0]
-    return ((au == 0) | (au == 1)).all(axis=(-1, -2))
+    return _all_binary(x[..., :_G0])
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ def _model_row(params: Params, mode: str, progress: bool) -> np.ndarray:
 
 
 def _neighbour_protocol(
-    params: Params, layout: Layout, progress: bool
+    params: Params, layout: Layout, device: str, progress: bool
 ) -> tuple[dict[str, dict[str, float]], dict]:
     """REACT 2024: every clip's first ``frames`` frames, the neighbour matrix as it is."""
     ev, fmt, split_dir = params.evaluate, layout.fmt, params.split.out
@@ -102,7 +102,7 @@ def _neighbour_protocol(
             data.listener,
             data.speaker,
             neighbours,
-            device=metrics_device(ev.device),
+            device=device,
             progress=progress,
         )
     context = {
@@ -117,7 +117,7 @@ def _neighbour_protocol(
 
 
 def _session_protocol(
-    params: Params, layout: Layout, progress: bool
+    params: Params, layout: Layout, device: str, progress: bool
 ) -> tuple[dict[str, dict[str, float]], dict]:
     """REACT 2025: whole clips, ground truths drawn from each item's session."""
     ev, split_dir = params.evaluate, params.split.out
@@ -162,7 +162,7 @@ def _session_protocol(
             ground_truths,
             protocol,
             align,
-            device=metrics_device(ev.device),
+            device=device,
             progress=progress,
         )
     context = {
@@ -222,7 +222,8 @@ def run(params: Params, options: Options) -> StageResult:
     """Compute every metric for every method; write eval.json, eval.md and eval.png."""
     ev, layout = params.evaluate, params_layout(params.data)
     protocol = _session_protocol if layout.fmt.variable_length else _neighbour_protocol
-    results, context = protocol(params, layout, options.progress)
+    device = metrics_device(ev.device)  # "cpu" or "cuda", resolved once
+    results, context = protocol(params, layout, device, options.progress)
     context.update(fps=layout.fmt.fps, max_lag=MAX_LAG)
     write_json(ev.metrics_file, results)
     write_report(results, context, ev.report_file, ev.plot_file)
@@ -234,14 +235,14 @@ def run(params: Params, options: Options) -> StageResult:
     return StageResult(
         summary=(
             f"evaluate: {len(results)} methods on {context['n']} {ev.split} samples, metrics on "
-            f"{describe_device(metrics_device(ev.device))}"
+            f"{describe_device(device)}"
         ),
         run_params={
             "split": ev.split,
             "samples": ev.samples,
             "methods": ",".join(ev.methods),
             "device": ev.device,
-            "metrics_device": metrics_device(ev.device),
+            "metrics_device": device,
             "seed": params.base.seed,
             "protocol": layout.fmt.name,
             **{f"sampling.{k}": v for k, v in params.sampling.model_dump().items()},
