@@ -20,6 +20,8 @@ PREFECT_PORT ?= 4200
 # every clone on this machine, so a second clone gets the trained outputs with `dvc pull`
 DVC_REMOTE ?= $(HOME)/.cache/reactdiff/dvc-remote
 PREFECT_WORKERS ?= cpu
+# pytest worker processes of `make test` (pytest-xdist); 0 runs the suite in pytest itself
+TEST_WORKERS ?= 2
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -63,7 +65,7 @@ format: setup  ## apply ruff's formatting
 test: setup  ## ruff (lint and format check), then the whole test suite (slow tests included)
 	ruff check .
 	ruff format --check .
-	@rc=0; pytest || rc=$$?; \
+	@rc=0; pytest -n $(TEST_WORKERS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
 clean:  ## remove generated data, reports and the local MLflow store (keeps .venv)

@@ -64,7 +64,7 @@ def main() -> None:
         steps, delay = int(steps), int(delay)
         sampling = {**params.generation_kwargs(), "steps": steps, "delay_frames": delay}
         start = time.perf_counter()
-        pred = model_predictions(
+        pred, _ = model_predictions(
             model, loader, mode, args.samples, params.base.seed, sampling, progress=False
         )
         seconds = time.perf_counter() - start

@@ -150,12 +150,16 @@ def temporary_server(state: Path = STATE_DIR) -> Iterator[str]:
     Ctrl-C killed that server at once, and the interrupted flow then spent minutes retrying
     to report its end to it. This one runs in its own session, so a Ctrl-C reaches only the
     flow and its stage; the flow records how it ended, and the server is stopped last. It
-    uses the default Prefect database (~/.prefect), as the ephemeral mode does.
+    uses the user's Prefect home (PREFECT_HOME, default ~/.prefect), as the ephemeral mode does.
     """
     state.mkdir(parents=True, exist_ok=True)
     port, log = _free_port(), state / "pipeline-server.log"
     env = stack_env(port, state)
-    env.pop("PREFECT_HOME")  # the user's Prefect home: the flow runs stay in its history
+    # the user's Prefect home, not the stack's: the flow runs stay in its history
+    if "PREFECT_HOME" in os.environ:
+        env["PREFECT_HOME"] = os.environ["PREFECT_HOME"]
+    else:
+        env.pop("PREFECT_HOME")
     env["PREFECT_UI_ENABLED"] = "false"
     with open(log, "ab") as out:
         server = subprocess.Popen(

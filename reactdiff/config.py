@@ -31,6 +31,7 @@ PARAMS_FILE = Path("params.yaml")
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0, lt=1)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
 
 # The groups are strict (no "3" for 3, no true for 1; an int is still a float), except where
 # YAML has no such type: a path is written as a string, a tuple as a list. Their items stay strict.
@@ -279,6 +280,22 @@ class DDIMScale(_Strict):
     _some = field_validator("width_mults")(_not_empty)
 
 
+class PriorParams(_Strict):
+    """The kinematics ReactDiff's realism priors: loss terms on decoded reactions
+    (``reactdiff.training.priors``). A weight of 0 leaves the term out."""
+
+    kinematics: NonNegativeFloat  # velocity + acceleration prior
+    dependency: NonNegativeFloat  # facial-action pair prior
+    pose_weight: NonNegativeFloat  # per-dimension weights in the kinematics prior: head pose,
+    expression_weight: NonNegativeFloat  # the 3DMM expression coefficients,
+    emotion_weight: NonNegativeFloat  # and the emotion dims
+    max_timestep: Annotated[int, Field(ge=0)]  # on windows noised at t <= this only
+
+    @property
+    def active(self) -> bool:
+        return self.kinematics > 0 or self.dependency > 0
+
+
 class DDIMParams(_Scaled):
     """The diffusion model and its scheduler (what training fixes)."""
 
@@ -287,6 +304,9 @@ class DDIMParams(_Scaled):
     prediction_type: Literal["epsilon"]
     clip_sample: bool  # clip each step's predicted x0 to the range of the train latents
     cfg_dropout: Probability  # > 0: classifier-free guidance training
+    priors: PriorParams
+    # where a decoded AU counts as on: per AU, calibrated on the train split, or one value
+    au_threshold: Literal["calibrated"] | Annotated[float, Field(gt=0, lt=1)]
     scales: dict[str, DDIMScale]
     scale: str
 
@@ -407,6 +427,11 @@ def _disagreements(p: Params) -> Iterator[str]:
     if p.sampling.steps > p.ddim.num_train_timesteps:
         yield (
             f"sampling.steps {p.sampling.steps} exceeds "
+            f"ddim.num_train_timesteps {p.ddim.num_train_timesteps}"
+        )
+    if p.ddim.priors.max_timestep >= p.ddim.num_train_timesteps:
+        yield (
+            f"ddim.priors.max_timestep {p.ddim.priors.max_timestep}: must be less than "
             f"ddim.num_train_timesteps {p.ddim.num_train_timesteps}"
         )
     if p.sampling.guidance != 1.0 and p.ddim.cfg_dropout == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -15,6 +16,11 @@ from tests.helpers.stores import changes, environment_store, private_store, snap
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# Each test process (one per xdist worker) gets a Prefect home of its own: the temporary Prefect
+# servers of the flow tests then neither share one SQLite database nor fill the user's history.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="reactdiff-test-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 
 TINY = tiny_spec()
 

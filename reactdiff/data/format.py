@@ -12,6 +12,7 @@ Per frame a listener (or speaker) has 58 3DMM coefficients (52 expression, 3 rot
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -39,11 +40,35 @@ FACE_3DMM_DIM = 58  # 52 expression + 3 rotation + 3 translation coefficients
 FACE_EXPRESSION_DIM = 52
 ROTATION_SLICE = slice(FACE_EXPRESSION_DIM, FACE_EXPRESSION_DIM + 3)  # pitch, yaw, roll
 TRANSLATION_SLICE = slice(ROTATION_SLICE.stop, FACE_3DMM_DIM)  # x, y, z
+POSE_SLICE = slice(ROTATION_SLICE.start, TRANSLATION_SLICE.stop)  # head pose: both of them
+
+# Antagonistic action units (FACS): AU24 presses the lips together while AU25 parts them, and
+# AU12 (zygomaticus major) pulls the lip corners up while AU15 (depressor anguli oris) pulls
+# them down. A frame with both of a pair on is what the evaluation counts as a conflict.
+AU_CONFLICT_PAIRS: tuple[tuple[str, str], ...] = (("AU24", "AU25"), ("AU12", "AU15"))
 
 # How an Emotion CSV's values are written: AUs as integers, VA and probabilities as decimals.
 EMOTION_FMT = (
     ["%d"] * len(AU_COLUMNS) + ["%.5f"] * len(VA_COLUMNS) + ["%.6f"] * len(EXPRESSION_COLUMNS)
 )
+
+
+FACE_ACTION_PAIRS_FILE = Path(__file__).with_name("face_action_pairs.json")
+
+
+def face_action_pairs() -> dict[str, np.ndarray]:
+    """Pairs of 3DMM expression coefficients that move together ("symmetric"), co-activate
+    ("co_occurring") or exclude each other ("exclusive"): (P, 2) column indices each, from
+    ``face_action_pairs.json`` (which says where the lists come from)."""
+    raw = json.loads(FACE_ACTION_PAIRS_FILE.read_text())
+    pairs = {k: np.asarray(raw[k], dtype=np.int64) for k in ("symmetric", "co_occurring", "exclusive")}
+    for kind, p in pairs.items():
+        if p.ndim != 2 or p.shape[1] != 2 or p.min() < 0 or p.max() >= FACE_EXPRESSION_DIM:
+            raise DataFileError(
+                FACE_ACTION_PAIRS_FILE,
+                f"{kind}: expected pairs of expression columns 0..{FACE_EXPRESSION_DIM - 1}",
+            )
+    return pairs
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,14 @@ class DDIMScheduler:
         abar = self._abar(t.cpu(), x0)
         return abar.sqrt() * x0 + (1 - abar).sqrt() * eps
 
+    def predict_x0(
+        self, eps: torch.Tensor, t: int | torch.Tensor, x_t: torch.Tensor
+    ) -> torch.Tensor:
+        """The x0 that noise ``eps`` at timestep ``t`` (an int, or (B,) over x_t's first axis)
+        implies: (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)."""
+        abar = self._abar(t.cpu() if isinstance(t, torch.Tensor) else t, x_t)
+        return (x_t - (1 - abar).sqrt() * eps) / abar.sqrt()
+
     def step(
         self,
         eps_pred: torch.Tensor,
@@ -114,7 +122,7 @@ class DDIMScheduler:
         if t not in self._prev:
             raise ValueError(f"timestep {t} is not one of set_timesteps' {self.timesteps.tolist()}")
         abar_t, abar_prev = self._abar(t, x_t), self._abar(self._prev[t], x_t)
-        x0_pred = (x_t - (1 - abar_t).sqrt() * eps_pred) / abar_t.sqrt()
+        x0_pred = self.predict_x0(eps_pred, t, x_t)
         if self.config.clip_sample:
             x0_pred = torch.maximum(torch.minimum(x0_pred, x0_range[1]), x0_range[0])
         var = (1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev)

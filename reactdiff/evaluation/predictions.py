@@ -8,6 +8,7 @@ same for every sample).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -15,6 +16,14 @@ from tqdm import tqdm
 from reactdiff.models.reactdiff import ReactDiff
 
 MODES = ("offline", "online", "reconstruct")
+
+
+class Reactions(NamedTuple):
+    """A model's reactions to a split: emotion (challenge format) and 3DMM, each (N, S, T, D),
+    or for clips of any length a list of (S, T_k, D) per item."""
+
+    emotion: np.ndarray | list[np.ndarray]
+    face: np.ndarray | list[np.ndarray]
 
 
 def model_predictions(
@@ -25,24 +34,27 @@ def model_predictions(
     seed: int,
     sampling: dict,
     progress: bool = True,
-) -> np.ndarray:
-    """(N, S, T, D) emotion for the speakers of ``batches`` (items of a PairFeatureDataset).
+) -> Reactions:
+    """(N, S, T, D) reactions to the speakers of ``batches`` (items of a PairFeatureDataset).
 
     Batch i is sampled with seed ``seed + i``, so a rerun draws the same noise; ``sampling``
     holds the keyword arguments of ``ReactDiff.generate`` (steps, eta, guidance, delay_frames).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    preds = []
+    emotions, faces = [], []
     for i, batch in enumerate(tqdm(batches, desc=f"ReactDiff {mode}", disable=not progress)):
         if mode == "reconstruct":  # deterministic: S identical copies
-            emotion = model.reconstruct(batch["speaker"])[1][:, None].expand(-1, samples, -1, -1)
+            face, emotion = (
+                y[:, None].expand(-1, samples, -1, -1) for y in model.reconstruct(batch["speaker"])
+            )
         else:
-            _, emotion = model.generate(
+            face, emotion = model.generate(
                 batch["speaker"], samples, online=mode == "online", seed=seed + i, **sampling
             )
-        preds.append(emotion.cpu().numpy())
-    return np.concatenate(preds)
+        emotions.append(emotion.cpu().numpy())
+        faces.append(face.cpu().numpy())
+    return Reactions(np.concatenate(emotions), np.concatenate(faces))
 
 
 def clip_predictions(
@@ -54,19 +66,21 @@ def clip_predictions(
     sampling: dict,
     chunk_frames: int,
     progress: bool = True,
-) -> list[np.ndarray]:
-    """(S, T_k, D) emotion for each item of clips of any length (items of a PairFeatureDataset
+) -> Reactions:
+    """(S, T_k, D) reactions to each item of clips of any length (items of a PairFeatureDataset
     of whole clips), generated offline in chunks of ``chunk_frames`` and online as one stream.
     Item k is sampled with seed ``seed + k``."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    preds = []
+    emotions, faces = [], []
     for k, item in enumerate(tqdm(items, desc=f"ReactDiff {mode}", disable=not progress)):
         if mode == "reconstruct":  # deterministic: S identical copies
-            emotion = model.reconstruct_clip(item["speaker"], chunk_frames)[1]
-            emotion = emotion.expand(samples, -1, -1)
+            face, emotion = (
+                y.expand(samples, -1, -1)
+                for y in model.reconstruct_clip(item["speaker"], chunk_frames)
+            )
         else:
-            _, emotion = model.generate_clip(
+            face, emotion = model.generate_clip(
                 item["speaker"],
                 samples,
                 chunk_frames,
@@ -74,5 +88,6 @@ def clip_predictions(
                 seed=seed + k,
                 **sampling,
             )
-        preds.append(emotion.cpu().numpy())
-    return preds
+        emotions.append(emotion.cpu().numpy())
+        faces.append(face.cpu().numpy())
+    return Reactions(emotions, faces)

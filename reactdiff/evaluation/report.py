@@ -15,6 +15,17 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("FRDvs", "FRDvs ↑", True),
     ("FRRea_emotion", "FRRea (emotion-space FD) ↓", False),
     ("FRSyn", "FRSyn ↓", False),
+    ("FRSyn_all", "FRSyn (all samples) ↓", False),
+)
+# realism next to FRRea (reactdiff.evaluation.realism): motion as a ratio to the real listeners'
+# (1 = as lively as they are), AU conflicts and frozen AUs as shares
+REALISM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Vel_emotion", "velocity (emotion)"),
+    ("Acc_emotion", "acceleration (emotion)"),
+    ("Vel_3dmm", "velocity (3DMM)"),
+    ("Acc_3dmm", "acceleration (3DMM)"),
+    ("AU_conflict", "AU conflicts ↓"),
+    ("AU_frozen", "frozen AUs ↓"),
 )
 
 
@@ -40,8 +51,8 @@ def _notes_2024(context: dict) -> str:
         f"reactions each, T = {context['frames']} frames, {context['neighbours']:.1f} appropriate "
         "listeners per speaker on average.\n\n"
         "FRCorr sums over the S samples (perfect = S). FRSyn is the official script's: first sample "
-        "of each speaker (the all-samples variant is `FRSyn_all` in metrics/eval.json; "
-        f"{_lags(context)}). FRRea is the Fréchet distance of emotion-space frame features "
+        "of each speaker (FRSyn (all samples), `FRSyn_all` in metrics/eval.json, averages every "
+        f"sample; {_lags(context)}). FRRea is the Fréchet distance of emotion-space frame features "
         "`[x_t, x_t - x_{t-1}]`, not the image-based FID of the challenge (no renderer or "
         "Inception weights here)."
     )
@@ -63,21 +74,40 @@ def _notes_2025(context: dict) -> str:
         f"{context['gt_per_chunk']:.1f} distinct per chunk on average); those of other lengths "
         f"are {aligned}. Generated AUs are rounded to 0/1 before scoring.\n\n"
         "FRCorr sums over the S samples (perfect = S); every metric is a mean over the scored "
-        "chunks. FRSyn is the official script's: first sample of each item (`FRSyn_all` in "
-        f"metrics/eval.json averages every sample; {_lags(context)})."
+        "chunks. FRSyn is the official script's: first sample of each item (FRSyn (all "
+        f"samples), `FRSyn_all` in metrics/eval.json, averages every sample; {_lags(context)})."
     )
 
 
-def markdown_table(results: dict[str, dict[str, float]], context: dict) -> str:
-    columns = _columns(results)
-    head = "| Method | " + " | ".join(title for _, title, _ in columns) + " |"
+def _table(results: dict[str, dict[str, float]], columns: list[tuple[str, str]]) -> list[str]:
+    """Markdown rows; a method without a column's key (no 3DMM: a baseline) shows a dash."""
+    head = "| Method | " + " | ".join(title for _, title in columns) + " |"
     rule = "|---|" + "---:|" * len(columns)
     rows = [
-        f"| {name} | " + " | ".join(_fmt(m[key]) for key, _, _ in columns) + " |"
+        f"| {name} | " + " | ".join(_fmt(m[k]) if k in m else "–" for k, _ in columns) + " |"
         for name, m in results.items()
     ]
+    return [head, rule, *rows]
+
+
+REALISM_NOTES = (
+    "Realism: the reactions' mean absolute frame-to-frame velocity and acceleration over the "
+    "real listeners' (1 = as lively as they are; above is jittery, below too still); "
+    "AU conflicts, the share of frames with an antagonistic AU pair on together (AU24 lip "
+    "pressor with AU25 lips part, AU12 lip corner puller with AU15 lip corner depressor); "
+    "frozen AUs, the share of reaction AU columns that never change where the real listener's "
+    "does (one of them makes FRSyn its worst value). 3DMM columns: methods that produce 3DMM."
+)
+
+
+def markdown_table(results: dict[str, dict[str, float]], context: dict) -> str:
+    columns = [(key, title) for key, title, _ in _columns(results)]
+    realism = [c for c in REALISM_COLUMNS if any(c[0] in m for m in results.values())]
     notes = _notes_2025(context) if context["protocol"] == "react2025" else _notes_2024(context)
-    return "\n".join(["# Evaluation", "", notes, "", head, rule, *rows, ""])
+    lines = ["# Evaluation", "", notes, "", *_table(results, columns), ""]
+    if realism:
+        lines += ["## Realism", "", REALISM_NOTES, "", *_table(results, realism), ""]
+    return "\n".join(lines)
 
 
 def write_report(results: dict[str, dict[str, float]], context: dict, md: Path, png: Path) -> None:

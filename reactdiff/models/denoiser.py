@@ -192,12 +192,15 @@ class LatentDiffusion(nn.Module):
         x0_windows: torch.Tensor,
         speaker_windows: torch.Tensor,
         generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
+        return_x0: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """L1 between true and predicted noise at a uniformly drawn t (paper eq. 8), both (B, W, L).
 
         With ``cfg_dropout`` > 0 each window's condition is replaced by the null condition with
         that probability, which classifier-free guidance needs at sampling. ``generator`` (on
-        the windows' device) draws t, the noise and the dropout.
+        the windows' device) draws t, the noise and the dropout. ``return_x0``: also the x0
+        each window's noise prediction implies and the window's t (for losses on the
+        prediction, such as the realism priors); the draws are the same either way.
         """
         b, dev = x0_windows.shape[0], x0_windows.device
         t = torch.randint(
@@ -208,16 +211,21 @@ class LatentDiffusion(nn.Module):
         if self.null_cond is not None:
             drop = torch.rand(b, generator=generator, device=dev) < self.cfg.cfg_dropout
             cond = torch.where(drop[:, None], self.null_cond.to(cond.dtype), cond)
-        pred = self.unet(self.scheduler.add_noise(x0_windows, eps, t), t, cond)
-        return F.l1_loss(pred.float(), eps.float())
+        x_t = self.scheduler.add_noise(x0_windows, eps, t)
+        pred = self.unet(x_t, t, cond)
+        l1 = F.l1_loss(pred.float(), eps.float())
+        if not return_x0:
+            return l1
+        return l1, self.scheduler.predict_x0(pred.float(), t, x_t.float()), t
 
     def forward(
         self,
         x0_windows: torch.Tensor,
         speaker_windows: torch.Tensor,
         generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        return self.loss(x0_windows, speaker_windows, generator)
+        return_x0: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.loss(x0_windows, speaker_windows, generator, return_x0)
 
     @torch.no_grad()
     def sample(

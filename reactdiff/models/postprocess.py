@@ -33,9 +33,10 @@ class EmotionLayout:
 
 
 def postprocess_emotion(
-    emotion: torch.Tensor, layout: EmotionLayout, au_threshold: float = 0.5
+    emotion: torch.Tensor, layout: EmotionLayout, au_threshold: float | torch.Tensor = 0.5
 ) -> torch.Tensor:
-    """(..., D) raw decoder output -> challenge format (a new tensor)."""
+    """(..., D) raw decoder output -> challenge format (a new tensor). An AU is on where its
+    output is >= ``au_threshold`` (one for all, or one per AU)."""
     aus, va, expr = slice(*layout.aus), slice(*layout.va), slice(*layout.expressions)
     out = emotion.clone()
     out[..., aus] = (emotion[..., aus] >= au_threshold).to(emotion.dtype)

@@ -34,6 +34,8 @@ def _pad_edge(x: torch.Tensor, frames: int) -> torch.Tensor:
     return torch.cat([x, x[-1:].expand(frames - len(x), -1)]) if frames > len(x) else x
 
 
+DEFAULT_AU_THRESHOLD = 0.5
+
 MODEL_KEYS = (
     "mmt_config",
     "denoiser_config",
@@ -55,6 +57,18 @@ class ReactDiff(nn.Module):
         super().__init__()
         self.mmt, self.std3, self.latent, self.diffusion = mmt, std3, latent, diffusion
         self.layout = layout
+        # where each AU's decoder output counts as on (``set_au_thresholds``; 0.5 until then)
+        n_aus = layout.aus[1] - layout.aus[0]
+        self.register_buffer("au_thresholds", torch.full((n_aus,), DEFAULT_AU_THRESHOLD))
+
+    def set_au_thresholds(self, thresholds: torch.Tensor) -> None:
+        """Per-AU thresholds of the challenge format's 0/1 AUs (e.g. calibrated on train data)."""
+        if thresholds.shape != self.au_thresholds.shape:
+            raise ValueError(
+                f"au thresholds must have shape {tuple(self.au_thresholds.shape)}, "
+                f"got {tuple(thresholds.shape)}"
+            )
+        self.au_thresholds.copy_(thresholds)
 
     @property
     def streams(self) -> list[str]:
@@ -75,7 +89,8 @@ class ReactDiff(nn.Module):
         self, face: torch.Tensor, emotion: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decoder outputs -> 3DMM in its own units, emotion in the challenge format."""
-        return self.std3.inverse(face.float()), postprocess_emotion(emotion.float(), self.layout)
+        emotion = postprocess_emotion(emotion.float(), self.layout, self.au_thresholds)
+        return self.std3.inverse(face.float()), emotion
 
     @torch.no_grad()
     def generate(
@@ -248,5 +263,8 @@ class ReactDiff(nn.Module):
             diffusion,
             EmotionLayout.from_dict(state["emotion_layout"]),
         )
-        load_weights(model, state["state_dict"], path, "ReactDiff model file")
+        weights = dict(state["state_dict"])
+        # files from before per-AU thresholds were made with 0.5 for every AU
+        weights.setdefault("au_thresholds", model.au_thresholds.clone())
+        load_weights(model, weights, path, "ReactDiff model file")
         return model.eval()

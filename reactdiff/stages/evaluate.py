@@ -29,7 +29,8 @@ from reactdiff.data.render import comparison_video
 from reactdiff.devices import resolve_device
 from reactdiff.evaluation.baselines import BASELINES, TrainStats
 from reactdiff.evaluation.metrics import compute_all, describe_device, metrics_device
-from reactdiff.evaluation.predictions import clip_predictions, model_predictions
+from reactdiff.evaluation.predictions import Reactions, clip_predictions, model_predictions
+from reactdiff.evaluation.realism import realism_metrics
 from reactdiff.evaluation.report import write_report
 from reactdiff.evaluation.session_protocol import (
     SessionProtocol,
@@ -72,12 +73,20 @@ def _model(params: Params) -> ReactDiff:
     return ReactDiff.load(params.train_ddim.model_out).to(resolve_device(params.evaluate.device))
 
 
-def _model_row(params: Params, mode: str, progress: bool) -> np.ndarray:
-    """(N, S, T, 25) predictions of the trained model in ``mode``."""
+def _model_row(params: Params, mode: str, progress: bool) -> Reactions:
+    """(N, S, T, ...) reactions of the trained model in ``mode``."""
     ev, model = params.evaluate, _model(params)
     loader = torch.utils.data.DataLoader(_dataset(params, model), batch_size=BATCH)
     sampling = params.generation_kwargs()
     return model_predictions(model, loader, mode, ev.samples, params.base.seed, sampling, progress)
+
+
+def _real_3dmm(params: Params, frames: int | None = None) -> list[np.ndarray]:
+    """The split's real listeners' 3DMM (T, 58) in sample order (the first ``frames``)."""
+    dataset = PairFeatureDataset(
+        params.features.out, params.evaluate.split, ["3dmm"], splits_dir=params.split.out
+    )
+    return [dataset[k]["listener_3dmm"][:frames].numpy() for k in range(len(dataset))]
 
 
 def _neighbour_protocol(
@@ -91,20 +100,25 @@ def _neighbour_protocol(
         clip_emotions(layout, "train", _train_rels(params), fmt.frames)
     )
     rng = np.random.default_rng([params.base.seed, BASELINE_SEED])
-    results = {}
+    results, real_3dmm = {}, None
     for name in ev.methods:
+        face = None
         if name in MODELS:
-            pred = _model_row(params, MODELS[name], progress)
+            pred, face = _model_row(params, MODELS[name], progress)
+            real_3dmm = real_3dmm or _real_3dmm(params, fmt.frames)
         else:
             pred = BASELINES[name](data.speaker, data.listener, stats, ev.samples, rng)
-        results[name] = compute_all(
-            pred,
-            data.listener,
-            data.speaker,
-            neighbours,
-            device=device,
-            progress=progress,
-        )
+        results[name] = {
+            **compute_all(
+                pred,
+                data.listener,
+                data.speaker,
+                neighbours,
+                device=device,
+                progress=progress,
+            ),
+            **realism_metrics(pred, data.listener, face, real_3dmm),
+        }
     context = {
         "protocol": fmt.name,
         "split": ev.split,
@@ -135,11 +149,12 @@ def _session_protocol(
     train = whole_clip_emotions(layout, "train", _train_rels(params))
     stats = TrainStats.from_clips(list(train.values()), ev.chunk_frames)
     rng = np.random.default_rng([params.base.seed, BASELINE_SEED])
-    results, info = {}, {}
+    results, info, real_3dmm = {}, {}, None
     for name in ev.methods:
+        faces = None
         if name in MODELS:
             model = _model(params)
-            preds = clip_predictions(
+            preds, faces = clip_predictions(
                 model,
                 _dataset(params, model),
                 MODELS[name],
@@ -150,6 +165,10 @@ def _session_protocol(
                 progress,
             )
             preds = [p[:, :n] for p, n in zip(preds, lengths, strict=True)]
+            faces = [f[:, :n] for f, n in zip(faces, lengths, strict=True)]
+            real_3dmm = real_3dmm or [
+                f[:n] for f, n in zip(_real_3dmm(params), lengths, strict=True)
+            ]
         else:
             preds = [
                 BASELINES[name](sp[None], li[:n][None], stats, ev.samples, rng)[0]
@@ -165,6 +184,8 @@ def _session_protocol(
             device=device,
             progress=progress,
         )
+        real = [li[:n] for li, n in zip(listeners, lengths, strict=True)]
+        results[name].update(realism_metrics(preds, real, faces, real_3dmm))
     context = {
         **info,
         "protocol": layout.fmt.name,

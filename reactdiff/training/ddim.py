@@ -8,9 +8,11 @@ of feature streams come from the caller (the `train_ddim` stage).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -28,6 +30,7 @@ from reactdiff.models.standardize import LatentTransform, Standardizer
 from reactdiff.training.common import loop_config, loss_summary, write_loss_csv
 from reactdiff.training.distributed import cleanup_distributed, init_distributed
 from reactdiff.training.loop import Trainer
+from reactdiff.training.priors import RealismPriors
 
 EMOTION_LAYOUT = EmotionLayout.from_slices(AU_SLICE, VA_SLICE, EXPR_SLICE)
 
@@ -78,10 +81,31 @@ class LatentWindows(Dataset):
 
 
 class DDIMLoss(nn.Module):
-    """L1 on the predicted noise; called through the (possibly DDP-wrapped) model's forward."""
+    """L1 on the predicted noise, plus the weighted realism priors when some are on; called
+    through the (possibly DDP-wrapped) model's forward."""
+
+    def __init__(self, priors: RealismPriors | None = None) -> None:
+        super().__init__()
+        self.priors = priors
 
     def forward(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        return {"loss": model(batch["x0"], batch["speaker"])}
+        if self.priors is None:
+            return {"loss": model(batch["x0"], batch["speaker"])}
+        l1, x0_pred, t = model(batch["x0"], batch["speaker"], return_x0=True)
+        terms = self.priors(x0_pred, batch["x0"], t)
+        return {"loss": l1 + self.priors.weighted(terms), "noise_l1": l1, **terms}
+
+
+def realism_priors(params: Params, mmt: MMT, latent: LatentTransform) -> RealismPriors | None:
+    """The priors ``ddim.priors`` turns on, decoding through the frozen ``mmt`` (None: none)."""
+    p = params.ddim.priors
+    if not p.active:
+        return None
+
+    def decode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return mmt.decode(latent.inverse(x))
+
+    return RealismPriors(p, decode)
 
 
 def length_batches(lengths: list[int], batch_size: int) -> Iterator[list[int]]:
@@ -125,6 +149,41 @@ def encode_split(
     return [listener[i] for i in kept], [speaker[i] for i in kept]
 
 
+@torch.no_grad()
+def calibrated_au_thresholds(
+    mmt: MMT, dataset, batch_size: int, device: torch.device
+) -> torch.Tensor:
+    """Per-AU thresholds that give the decoded AUs the train listeners' activation rates.
+
+    The MMT learns the 0/1 AUs with an L1 loss, whose minimiser is the conditional median: an
+    AU that is on less than half the time is decoded well below 0.5, so one threshold of 0.5
+    left such AUs off in every generated frame (a constant column, which makes the official
+    FRSyn its worst value). AU k's threshold is the (1 - rate_k) quantile of its decoder output
+    on the train listeners' own latents, rate_k the share of their frames with AU k on (an AU
+    never on gets +inf, one always on -inf).
+    """
+    unit = mmt.cfg.window
+    lengths = [n - n % unit if unit else n for n in dataset.lengths]
+    outputs, targets = [], []
+    for ids in length_batches(lengths, batch_size):
+        frames = lengths[ids[0]]
+        if frames == 0:
+            continue
+        items = [dataset[i]["listener"] for i in ids]
+        streams = {s: torch.stack([it[s][:frames] for it in items]).to(device) for s in items[0]}
+        emotion = mmt.decode(mmt.encode(streams))[1]
+        outputs.append(emotion[..., AU_SLICE].float().flatten(0, 1).cpu())
+        targets.append(streams["emotion"][..., AU_SLICE].float().flatten(0, 1).cpu())
+    raw, real = torch.cat(outputs).numpy(), torch.cat(targets).numpy() >= 0.5
+    thresholds = []
+    for k, rate in enumerate(real.mean(axis=0)):
+        if rate == 0 or rate == 1:
+            thresholds.append(np.inf if rate == 0 else -np.inf)
+        else:
+            thresholds.append(float(np.quantile(raw[:, k], 1 - rate)))
+    return torch.tensor(thresholds, dtype=torch.float32)
+
+
 def _windows(
     latent: LatentTransform, lis: list[torch.Tensor], spk: list[torch.Tensor], w: int
 ) -> LatentWindows:
@@ -159,9 +218,10 @@ def train_ddim(
         w = params.mmt.sizes.window_size
         torch.manual_seed(params.base.seed)  # same initial weights on every rank and rerun
         model = make_latent_diffusion(d, params.mmt.sizes)
+        priors = realism_priors(params, mmt, copy.deepcopy(latent).to(info.device))
         trainer = Trainer(
             model,
-            DDIMLoss(),
+            DDIMLoss(priors.to(info.device) if priors else None),
             _windows(latent, lis_tr, spk_tr, w),
             _windows(latent, lis_va, spk_va, w),
             loop_config(params, t),
@@ -174,6 +234,10 @@ def train_ddim(
         if not info.is_main:
             return None
         full = ReactDiff(mmt.cpu(), std3, latent, trainer.ema.module.cpu(), EMOTION_LAYOUT)
+        if d.au_threshold == "calibrated":
+            full.set_au_thresholds(calibrated_au_thresholds(full.mmt, train, t.batch_size, "cpu"))
+        else:
+            full.set_au_thresholds(torch.full_like(full.au_thresholds, d.au_threshold))
         full.save(t.model_out, history=history)
         write_loss_csv(history, t.plots_dir)
         metrics = {

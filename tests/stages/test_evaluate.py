@@ -7,6 +7,7 @@ import pytest
 from reactdiff.config import EVALUATE_METHODS
 from reactdiff.evaluation.baselines import BASELINES
 from reactdiff.evaluation.predictions import MODES
+from reactdiff.evaluation.realism import REALISM_KEYS
 from reactdiff.stages import evaluate
 from reactdiff.stages.split import write_splits
 from tests.helpers.params import params_with
@@ -38,9 +39,13 @@ def test_evaluate_outputs(evaluated):
     assert result.metrics["GT/FRDist"] == results["GT"]["FRDist"]
     assert list(results) == ["GT", "B_Random", "B_Mime", "B_MeanSeq", "B_MeanFr"]
     keys = {"FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn", "FRSyn_all", "FRRea_emotion"}
-    assert all(set(row) == keys for row in results.values())
+    # the baselines make no 3DMM: realism in emotion space only
+    assert all(set(row) == keys | set(REALISM_KEYS) for row in results.values())
+    assert results["GT"]["Vel_emotion"] == results["GT"]["Acc_emotion"] == 1  # GT is real
+    assert results["B_MeanFr"]["AU_frozen"] == 1  # one frame repeated: nothing moves
     md = (tmp / "eval.md").read_text()
     assert "| B_MeanFr |" in md and "FRRea (emotion-space FD)" in md
+    assert "## Realism" in md and "velocity (3DMM)" not in md
     assert (tmp / "eval.png").read_bytes()[:4] == b"\x89PNG"
     assert "4 test samples" in result.summary and result.report == md
     assert result.champion is None  # no ReactDiff row

@@ -8,6 +8,7 @@ import pytest
 
 from reactdiff.data.render import grid_size
 from reactdiff.errors import ConfigError
+from reactdiff.evaluation.realism import FACE_REALISM_KEYS, REALISM_KEYS
 from reactdiff.evaluation.session_protocol import SESSION_METRIC_KEYS
 from reactdiff.stages import evaluate
 from tests.helpers.params import params_with
@@ -76,7 +77,10 @@ def test_every_method_on_the_session_protocol(trained):
     result = evaluate.run(params, evaluate.Options(progress=False))
     results = json.loads((tmp / "eval.json").read_text())
     assert list(results) == METHODS + MODEL_ROWS
-    assert all(set(row) == set(SESSION_METRIC_KEYS) for row in results.values())
+    realism = set(REALISM_KEYS)
+    for name, row in results.items():  # model rows also have their 3DMM's motion
+        face = set(FACE_REALISM_KEYS) if name in MODEL_ROWS else set()
+        assert set(row) == set(SESSION_METRIC_KEYS) | realism | face, name
     assert all(np.isfinite(v) for row in results.values() for v in row.values())
     gt = results["GT"]
     assert all(gt["FRCorr"] >= results[m]["FRCorr"] for m in results)
@@ -84,6 +88,7 @@ def test_every_method_on_the_session_protocol(trained):
     md = (tmp / "eval.md").read_text()
     assert "REACT 2025 protocol" in md and "8 items" in md and "±1.63 s at 30 fps" in md
     assert "FRDvs" not in md and "FRRea" not in md
+    assert "## Realism" in md and "| ReactDiff (offline) |" in md
     assert result.run_params["protocol"] == "react2025" and result.champion is not None
 
     # the first test clips as videos: speaker, real listener, ReactDiff samples; logged

@@ -33,6 +33,8 @@ def test_model_follows_the_params():
         ({"sampling": {"eta": 1.5}}, "sampling.eta"),
         ({"ddim": {"steps": 5}}, "ddim.steps: unknown key"),
         ({"ddim": {"beta_schedule": "linear"}}, "ddim.beta_schedule"),
+        ({"ddim": {"priors": {"max_timestep": 20}}}, "ddim.priors.max_timestep 20: must be less"),
+        ({"ddim": {"priors": {"kinematics": -1.0}}}, "ddim.priors.kinematics"),
     ],
 )
 def test_bad_ddim_params_are_errors(overrides, message):
