@@ -21,6 +21,14 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 _PREFECT_HOME = tempfile.mkdtemp(prefix="reactdiff-test-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
+# Under pytest-xdist the cores are shared out between the worker processes (and the processes
+# their tests start): OpenMP threads of two processes on the same cores spin against each other.
+if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
+    _THREADS = str(max(1, (os.cpu_count() or 1) // workers))
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = _THREADS
+    import torch
+
+    torch.set_num_threads(int(_THREADS))
 
 TINY = tiny_spec()
 

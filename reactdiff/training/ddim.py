@@ -240,8 +240,10 @@ def train_ddim(
             full.set_au_thresholds(torch.full_like(full.au_thresholds, d.au_threshold))
         full.save(t.model_out, history=history)
         write_loss_csv(history, t.plots_dir)
+        terms = ("noise_l1", "kinematics", "dependency")  # with priors: the loss's parts
         metrics = {
             **loss_summary(history),
+            **{f"val_{k}": history[-1][f"val_{k}"] for k in terms if f"val_{k}" in history[-1]},
             "train_windows": len(trainer.train_loader.dataset),
             "parameters": sum(p.numel() for p in full.diffusion.parameters()),
         }

@@ -110,3 +110,31 @@ def test_the_pair_lists_are_expression_columns(kind):
     pairs = face_action_pairs()[kind]
     assert pairs.shape[1] == 2 and len(pairs) > 0
     assert pairs.min() >= 0 and pairs.max() < POSE_SLICE.start
+
+
+def test_training_with_the_priors_reports_each_term(tiny_reactdiff, tmp_path):
+    from reactdiff.stages.train_mmt import datasets
+    from reactdiff.training.ddim import train_ddim
+    from reactdiff.training.mmt import load_mmt
+
+    params, _, _ = tiny_reactdiff
+    priors = params.ddim.priors.model_copy(
+        update={"kinematics": 1.0, "dependency": 0.01, "max_timestep": 19}
+    )
+    t = params.train_ddim.model_copy(
+        update={
+            "epochs": 1,
+            "checkpoint": tmp_path / "ckpt.pt",
+            "model_out": tmp_path / "reactdiff.pt",
+            "metrics_file": tmp_path / "ddim.json",
+            "plots_dir": tmp_path / "plots",
+        }
+    )
+    p = params.model_copy(
+        update={"ddim": params.ddim.model_copy(update={"priors": priors}), "train_ddim": t}
+    )
+    mmt, std3 = load_mmt(p.train_mmt.model_out)
+    metrics = train_ddim(p, mmt, std3, *datasets(p, mmt.streams), progress=False)
+    assert metrics["val_kinematics"] > 0 and metrics["val_dependency"] > 0
+    assert metrics["val_loss"] > metrics["val_noise_l1"]  # the weighted terms are in the loss
+    assert all(not q.requires_grad for q in mmt.parameters())  # the decoder stays frozen
