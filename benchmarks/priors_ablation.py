@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from reactdiff.config import load_params
+
 VARIANTS: dict[str, tuple[str, dict[str, float]]] = {
     "base": ("ReactDiff", {}),
     "kinematics": ("+ kinematics", {"ddim.priors.kinematics": 1.0}),
@@ -51,8 +53,15 @@ SHOWN = (
 
 
 def _dvc(*args: str) -> subprocess.CompletedProcess:
+    """dvc of this venv; the stages of a --temp experiment log to this checkout's MLflow store
+    (the default store is a path relative to the workspace, which would be the temp copy's)."""
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if "MLFLOW_TRACKING_URI" not in env:
+        uri = load_params().tracking.default_uri
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            uri = f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve()}"
+        env["MLFLOW_TRACKING_URI"] = uri
     return subprocess.run(["dvc", *args], env=env, text=True, capture_output=True)
 
 
