@@ -13,9 +13,13 @@ export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup remote demo test lint format clean prefect-up prefect-down ui
+.PHONY: help setup remote demo test lint format clean prefect-up prefect-down platform-up platform-down ui
 
 PREFECT_PORT ?= 4200
+# make platform-up: PostgreSQL, and the MLflow and Prefect servers on it (all on 127.0.0.1)
+PLATFORM_PG_PORT ?= 5433
+PLATFORM_MLFLOW_PORT ?= 5002
+PLATFORM_PREFECT_PORT ?= 4201
 # the DVC remote `make setup` makes the default (in .dvc/config.local, not committed): shared by
 # every clone on this machine, so a second clone gets the trained outputs with `dvc pull`
 DVC_REMOTE ?= $(HOME)/.cache/reactdiff/dvc-remote
@@ -24,7 +28,7 @@ PREFECT_WORKERS ?= cpu
 TEST_WORKERS ?= 2
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +80,12 @@ prefect-up: setup  ## local Prefect server (UI on :4200), cpu/gpu pools, deploym
 
 prefect-down:  ## stop the Prefect workers and server that prefect-up started
 	python -m flows.local down
+
+platform-up: setup  ## PostgreSQL (:5433) + MLflow (:5002) and Prefect (:4201) servers on it, in .platform-local/
+	python -m flows.platform up --pg-port $(PLATFORM_PG_PORT) --mlflow-port $(PLATFORM_MLFLOW_PORT) --prefect-port $(PLATFORM_PREFECT_PORT)
+
+platform-down:  ## stop the servers and PostgreSQL that platform-up started
+	python -m flows.platform down
 
 ui: setup  ## MLflow UI on http://127.0.0.1:5000 over sqlite:///mlflow.db (or MLFLOW_TRACKING_URI)
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" --host 127.0.0.1 --port 5000

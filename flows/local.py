@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -24,6 +25,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from reactdiff.processes import pid_alive
 
@@ -47,25 +49,57 @@ def stack_env(port: int, state: Path) -> dict[str, str]:
     return env
 
 
-def _start(name: str, cmd: list[str], state: Path, env: dict[str, str]) -> subprocess.Popen:
+def _start(
+    name: str,
+    cmd: list[str],
+    state: Path,
+    env: dict[str, str],
+    *,
+    user: str | None = None,
+    cwd: Path | None = None,
+) -> subprocess.Popen:
     """Start a long-running process in its own session (so `down` can stop its children too),
-    logging to ``state/<name>.log`` and recording its pid in ``state/<name>.pid``."""
+    logging to ``state/<name>.log`` and recording its pid in ``state/<name>.pid``.
+
+    ``user`` runs it as that user (uid, primary group, no supplementary groups): PostgreSQL
+    refuses to run as root (flows.platform). ``cwd`` is its working directory (default: ours)."""
     pid_file = state / f"{name}.pid"
     if pid_file.exists() and pid_alive(int(pid_file.read_text())):
         raise RuntimeError(f"{name} is already running (pid {pid_file.read_text()}); run `down`")
     with open(state / f"{name}.log", "ab") as log:
         proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            cwd=cwd,
+            **as_user(user),
         )
     pid_file.write_text(str(proc.pid))
     return proc
 
 
-def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+def as_user(user: str | None) -> dict[str, Any]:
+    """``subprocess`` keyword arguments that run a command as ``user`` (none: as ourselves)."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _wait_healthy(
+    url: str,
+    server: subprocess.Popen,
+    log: Path,
+    what: str = "the Prefect server",
+    timeout_s: float = HEALTH_TIMEOUT_S,
+) -> None:
+    """Poll ``url``/health until it answers 200; fail early when ``server`` exits."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited ({server.returncode}); see {log}")
+            raise RuntimeError(f"{what} exited ({server.returncode}); see {log}")
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
                 if response.status == 200:
@@ -73,7 +107,7 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(1)
-    raise RuntimeError(f"the Prefect server at {url} is not healthy after {HEALTH_TIMEOUT_S} s")
+    raise RuntimeError(f"{what} at {url} is not healthy after {timeout_s} s")
 
 
 def _prefect(args: list[str], env: dict[str, str]) -> None:

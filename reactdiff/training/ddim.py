@@ -151,7 +151,7 @@ def encode_split(
 
 @torch.no_grad()
 def calibrated_au_thresholds(
-    mmt: MMT, dataset, batch_size: int, device: torch.device
+    mmt: MMT, dataset: Dataset, batch_size: int, device: torch.device | str
 ) -> torch.Tensor:
     """Per-AU thresholds that give the decoded AUs the train listeners' activation rates.
 
@@ -233,11 +233,14 @@ def train_ddim(
         history = trainer.fit(resume=resume)
         if not info.is_main:
             return None
-        full = ReactDiff(mmt.cpu(), std3, latent, trainer.ema.module.cpu(), EMOTION_LAYOUT)
         if d.au_threshold == "calibrated":
-            full.set_au_thresholds(calibrated_au_thresholds(full.mmt, train, t.batch_size, "cpu"))
+            thresholds = calibrated_au_thresholds(mmt, train, t.batch_size, info.device)
         else:
-            full.set_au_thresholds(torch.full_like(full.au_thresholds, d.au_threshold))
+            thresholds = torch.full(
+                (EMOTION_LAYOUT.aus[1] - EMOTION_LAYOUT.aus[0],), d.au_threshold
+            )
+        full = ReactDiff(mmt.cpu(), std3, latent, trainer.ema.module.cpu(), EMOTION_LAYOUT)
+        full.set_au_thresholds(thresholds)
         full.save(t.model_out, history=history)
         write_loss_csv(history, t.plots_dir)
         terms = ("noise_l1", "kinematics", "dependency")  # with priors: the loss's parts

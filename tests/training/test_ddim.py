@@ -35,6 +35,8 @@ def test_model_follows_the_params():
         ({"ddim": {"beta_schedule": "linear"}}, "ddim.beta_schedule"),
         ({"ddim": {"priors": {"max_timestep": 20}}}, "ddim.priors.max_timestep 20: must be less"),
         ({"ddim": {"priors": {"kinematics": -1.0}}}, "ddim.priors.kinematics"),
+        ({"ddim": {"au_threshold": 1.5}}, "ddim.au_threshold"),
+        ({"ddim": {"au_threshold": "median"}}, "ddim.au_threshold"),
     ],
 )
 def test_bad_ddim_params_are_errors(overrides, message):
