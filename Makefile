@@ -20,6 +20,7 @@ PREFECT_PORT ?= 4200
 PLATFORM_PG_PORT ?= 5433
 PLATFORM_MLFLOW_PORT ?= 5002
 PLATFORM_PREFECT_PORT ?= 4201
+PLATFORM_WORKERS ?= cpu
 # the DVC remote `make setup` makes the default (in .dvc/config.local, not committed): shared by
 # every clone on this machine, so a second clone gets the trained outputs with `dvc pull`
 DVC_REMOTE ?= $(HOME)/.cache/reactdiff/dvc-remote
@@ -81,10 +82,10 @@ prefect-up: setup  ## local Prefect server (UI on :4200), cpu/gpu pools, deploym
 prefect-down:  ## stop the Prefect workers and server that prefect-up started
 	python -m flows.local down
 
-platform-up: setup  ## PostgreSQL (:5433) + MLflow (:5002) and Prefect (:4201) servers on it, in .platform-local/
-	python -m flows.platform up --pg-port $(PLATFORM_PG_PORT) --mlflow-port $(PLATFORM_MLFLOW_PORT) --prefect-port $(PLATFORM_PREFECT_PORT)
+platform-up: setup  ## PostgreSQL (:5433) + MLflow (:5002) and Prefect (:4201) on it, deployments, a cpu worker
+	python -m flows.platform up --pg-port $(PLATFORM_PG_PORT) --mlflow-port $(PLATFORM_MLFLOW_PORT) --prefect-port $(PLATFORM_PREFECT_PORT) --workers $(PLATFORM_WORKERS)
 
-platform-down:  ## stop the servers and PostgreSQL that platform-up started
+platform-down:  ## stop the workers, servers and PostgreSQL that platform-up started
 	python -m flows.platform down
 
 ui: setup  ## MLflow UI on http://127.0.0.1:5000 over sqlite:///mlflow.db (or MLFLOW_TRACKING_URI)

@@ -110,9 +110,9 @@ def _wait_healthy(
     raise RuntimeError(f"{what} at {url} is not healthy after {timeout_s} s")
 
 
-def _prefect(args: list[str], env: dict[str, str]) -> None:
+def _prefect(args: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
     """A one-shot `prefect` command; its output is shown only when it fails."""
-    done = subprocess.run(["prefect", *args], env=env, capture_output=True, text=True)
+    done = subprocess.run(["prefect", *args], env=env, cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"prefect {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
@@ -130,16 +130,31 @@ def up(port: int, workers: list[str], state: Path = STATE_DIR) -> None:
     )
     try:
         _wait_healthy(api_url(port), server, state / "server.log")
-        for pool in POOLS:
-            # concurrency 1: the flows share one DVC workspace, which DVC locks.
-            _prefect(["work-pool", "create", pool, "--type", "process", "--overwrite"], env)
-            _prefect(["work-pool", "set-concurrency-limit", pool, "1"], env)
-        _prefect(["--no-prompt", "deploy", "--all"], env)
+        deploy(env)
         for pool in workers:
-            _start(f"worker-{pool}", ["prefect", "worker", "start", "--pool", pool], state, env)
+            start_worker(pool, state, env)
     except BaseException:
         down(state)
         raise
+
+
+def deploy(env: dict[str, str], repo: Path | None = None) -> None:
+    """The work pools (one run at a time each) and every deployment of ``repo``'s prefect.yaml
+    (default: the working directory's) on the Prefect server of ``env``."""
+    for pool in POOLS:
+        # concurrency 1: the flows of a pool share one DVC workspace, which DVC locks.
+        _prefect(["work-pool", "create", pool, "--type", "process", "--overwrite"], env)
+        _prefect(["work-pool", "set-concurrency-limit", pool, "1"], env)
+    _prefect(["--no-prompt", "deploy", "--all"], env, cwd=repo)
+
+
+def start_worker(
+    pool: str, state: Path, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.Popen:
+    """A process worker of ``pool`` (pid and log ``worker-<pool>`` in ``state``)."""
+    return _start(
+        f"worker-{pool}", ["prefect", "worker", "start", "--pool", pool], state, env, cwd=cwd
+    )
 
 
 def down(state: Path = STATE_DIR) -> list[str]:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import shlex
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -35,7 +37,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import State
 
 from flows.artifacts import evaluation_rows, mlflow_run_url, validation_markdown
-from flows.dvc import (
+from flows.dvc_stages import (
     StageFailed,
     default_remote,
     dvc_command,
@@ -43,8 +45,18 @@ from flows.dvc import (
     run_streaming,
     select_stages,
     stage_env,
+    upstream_stages,
 )
 from flows.local import temporary_server
+from flows.workspace import (
+    Handoff,
+    WorkspaceError,
+    make_handoff,
+    prepare,
+    push_uncached_outputs,
+    workspaces_root,
+)
+from reactdiff.cli import RESTORE_ONLY_ENV
 from reactdiff.config import PARAMS_FILE, load_params
 from reactdiff.processes import INTERRUPTED, stop_on_sigterm
 from reactdiff.tracking import (
@@ -56,10 +68,12 @@ from reactdiff.tracking import (
 )
 
 STAGE_RETRIES = 2
+WORKSPACE_STAGE_FLOW = "reactdiff-workspace-stage"
 
 
 def _retry_if_transient(task: object, task_run: object, state: State) -> bool:
-    """Prefect's retry_condition_fn: retry only what a retry can fix (see flows.dvc.is_transient)."""
+    """Prefect's retry_condition_fn: retry only what a retry can fix
+    (see flows.dvc_stages.is_transient)."""
     err = state.result(raise_on_failure=False)
     return isinstance(err, StageFailed) and err.transient
 
@@ -72,22 +86,60 @@ def _retry_if_transient(task: object, task_run: object, state: State) -> bool:
     cache_policy=NO_CACHE,  # a stage has side effects; DVC decides what is up to date
 )
 def run_stage(
-    stage: str, overrides: Mapping[str, Any], parent_run_id: str | None, tracking: str | None
+    stage: str,
+    overrides: Mapping[str, Any],
+    parent_run_id: str | None,
+    tracking: str | None,
+    workspace: str | None = None,
+    restore_only: bool = False,
 ) -> str:
-    """Run one DVC stage, streaming its output to the run logs; returns its status."""
+    """Run one DVC stage, streaming its output to the run logs; returns its status.
+
+    workspace: a worker's own clone to run it in (default: here), with that clone's code and
+    `--pull`. restore_only: restore it from the run cache (`--pull`), never run its command."""
     logger = get_run_logger()
-    cmd = dvc_command(stage, overrides)
+    cmd = dvc_command(stage, overrides, pull=workspace is not None or restore_only)
+    env = stage_env(parent_run_id, tracking)
+    if workspace is not None:
+        env["PYTHONPATH"] = workspace  # the commit's code, not this worker's installed copy
+    if restore_only:
+        env[RESTORE_ONLY_ENV] = stage
     logger.info("$ %s", shlex.join(cmd))
-    output = run_streaming(cmd, Path.cwd(), stage_env(parent_run_id, tracking), logger.info)
+    output = run_streaming(cmd, Path(workspace or Path.cwd()), env, logger.info)
     if output.returncode != 0:
         raise StageFailed(stage, output)
     return output.status
 
 
+def _dvc(args: list[str], cwd: Path, what: str) -> None:
+    """A dvc command other than a stage (push, pull), streamed to the run logs."""
+    logger = get_run_logger()
+    logger.info("$ dvc %s", shlex.join(args))
+    output = run_streaming(["dvc", *args], cwd, stage_env(None), logger.info)
+    if output.returncode != 0:
+        raise StageFailed(what, output)
+
+
+def _up_to_date(stage: str, cwd: Path) -> bool:
+    """`dvc status <stage>` finds nothing to do."""
+    done = subprocess.run(
+        ["dvc", "status", "--json", stage], cwd=cwd, env=stage_env(None), capture_output=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"`dvc status {stage}` failed: {done.stderr.decode(errors='replace')}")
+    return json.loads(done.stdout or b"{}") == {}
+
+
 def _run_on_deployment(
-    deployment: str, stage: str, overrides: Mapping[str, Any], parent_run_id: str, tracking: str
+    deployment: str,
+    stage: str,
+    overrides: Mapping[str, Any],
+    parent_run_id: str,
+    tracking: str,
+    **more: Any,
 ) -> str:
-    """Run one stage as a subflow of the `reactdiff-stage` deployment ``deployment``; wait."""
+    """Run one stage as a subflow of the stage deployment ``deployment``; wait for it.
+    ``more``: further parameters of that deployment's flow."""
     child = run_deployment(
         deployment,
         parameters={
@@ -95,6 +147,7 @@ def _run_on_deployment(
             "overrides": dict(overrides),
             "parent_run_id": parent_run_id,
             "tracking": tracking,
+            **more,
         },
         flow_run_name=stage,
     )
@@ -102,6 +155,46 @@ def _run_on_deployment(
         message = child.state.message if child.state else "no state"
         raise RuntimeError(f"stage {stage!r} on {deployment} ended {child.state_name}: {message}")
     return f"ran on {deployment}"
+
+
+@task(task_run_name="dvc push {stage}'s inputs", cache_policy=NO_CACHE)
+def push_inputs(stage: str) -> None:
+    """The outputs ``stage`` depends on, to the DVC remote, where its worker pulls them."""
+    if upstream := upstream_stages(Path.cwd(), stage):
+        _dvc(["push", *upstream], Path.cwd(), f"dvc push {' '.join(upstream)}")
+
+
+def _run_in_workspace(
+    deployment: str, stage: str, overrides: Mapping[str, Any], parent: ParentRun
+) -> str:
+    """Run ``stage`` on a worker in its own clone (``workspace_stage_flow``), then restore it
+    here from the run cache that worker pushed (flows.workspace)."""
+    if not parent.uri.startswith(("http://", "https://")):
+        raise WorkspaceError(
+            f"a worker in its own workspace logs to MLflow over HTTP, but this pipeline logs "
+            f"to {parent.uri}: set MLFLOW_TRACKING_URI to a tracking server (make platform-up)"
+        )
+    handoff = make_handoff(Path.cwd())
+    if _up_to_date(stage, Path.cwd()):
+        return "up to date"
+    get_run_logger().info(
+        "%s: commit %s of %s, DVC remote %s",
+        deployment,
+        handoff.commit[:12],
+        handoff.repository,
+        handoff.dvc_remote,
+    )
+    push_inputs(stage)
+    sent = _run_on_deployment(
+        deployment, stage, overrides, parent.id, parent.uri, handoff=handoff.as_dict()
+    )
+    restored = run_stage(stage, overrides, parent.id, parent.uri, restore_only=True)
+    if restored != "restored from the run cache" or not _up_to_date(stage, Path.cwd()):
+        raise RuntimeError(
+            f"stage {stage!r} {sent}, but restoring it here from the run cache left it "
+            f"{restored!r}, not up to date (`dvc status {stage}`)"
+        )
+    return f"{sent}; restored here from the run cache"
 
 
 @task(
@@ -224,10 +317,12 @@ def pipeline(
     stages: the stages to run (default all). overrides: params.yaml values, e.g.
     {"train_mmt.epochs": 2}; when given, each stage runs as a DVC experiment (`dvc exp run -S`).
     data_source: sets data.source (a real REACT root), as an override. gpu_deployment: a
-    `reactdiff-stage` deployment (e.g. "reactdiff-stage/gpu") that runs the training stages
-    on its work pool while this flow waits; None runs every stage here.
+    stage deployment that runs the training stages on its work pool while this flow waits:
+    "reactdiff-stage/gpu" (its worker shares this checkout) or "reactdiff-workspace-stage/gpu"
+    (its worker clones this commit, and the data goes through the DVC remote); None runs
+    every stage here.
     Returns each stage's status: 'ran', 'up to date', 'restored from the run cache' or
-    'ran on <deployment>', and the status of the closing `dvc push` (key "dvc push"). The
+    'ran on <deployment>...', and the status of the closing `dvc push` (key "dvc push"). The
     flow run gets Prefect artifacts: a link to the MLflow parent run, the validation summary
     and the evaluation table.
     """
@@ -238,7 +333,10 @@ def pipeline(
     for stage in selected:
         try:
             if gpu_deployment and _is_training(stage):
-                status = _run_on_deployment(gpu_deployment, stage, sets, parent.id, parent.uri)
+                if gpu_deployment.split("/")[0] == WORKSPACE_STAGE_FLOW:
+                    status = _run_in_workspace(gpu_deployment, stage, sets, parent)
+                else:
+                    status = _run_on_deployment(gpu_deployment, stage, sets, parent.id, parent.uri)
             else:
                 status = run_stage(stage, sets, parent.id, parent.uri)
         except BaseException as err:
@@ -257,6 +355,51 @@ def pipeline(
     parent.stage_done("dvc push", statuses["dvc push"])
     parent.finish()
     return statuses
+
+
+@task(task_run_name="prepare workspace", cache_policy=NO_CACHE)
+def prepare_workspace(handoff: Handoff) -> Path:
+    workspace = prepare(handoff, workspaces_root(), stage_env(None))
+    get_run_logger().info("workspace %s at commit %s", workspace, handoff.commit[:12])
+    return workspace
+
+
+@task(task_run_name="dvc pull {stage}'s inputs", cache_policy=NO_CACHE)
+def pull_inputs(workspace: Path, stage: str) -> None:
+    if upstream := upstream_stages(workspace, stage):
+        _dvc(["pull", *upstream], workspace, f"dvc pull {' '.join(upstream)}")
+
+
+@task(task_run_name="dvc push {stage}", cache_policy=NO_CACHE)
+def push_stage(workspace: Path, stage: str) -> None:
+    """The stage's outputs and run-cache entry, uncached outputs included, to the DVC remote."""
+    _dvc(["push", "--run-cache", stage], workspace, f"dvc push {stage}")
+    pushed = push_uncached_outputs(workspace, stage)
+    get_run_logger().info("pushed %d uncached output(s) of %s (metrics, plots)", pushed, stage)
+
+
+@flow(name=WORKSPACE_STAGE_FLOW)
+def workspace_stage_flow(
+    stage: str,
+    handoff: dict[str, Any],
+    overrides: dict[str, Any] | None = None,
+    parent_run_id: str | None = None,
+    tracking: str | None = None,
+) -> str:
+    """One DVC stage on a worker that does not share the orchestrator's checkout: what
+    `pipeline` sends to a `reactdiff-workspace-stage` deployment. The stage runs in this
+    worker's clone of the orchestrator's commit (under REACTDIFF_WORKSPACES) with its inputs
+    pulled from the DVC remote; its outputs and run-cache entry are pushed back there.
+
+    handoff: flows.workspace.Handoff as a dict. parent_run_id/tracking: the MLflow parent run
+    and the tracking server to nest the stage's run under.
+    """
+    workspace = prepare_workspace(Handoff(**handoff))
+    select_stages(pipeline_stages(workspace), [stage])
+    pull_inputs(workspace, stage)
+    status = run_stage(stage, overrides or {}, parent_run_id, tracking, workspace=str(workspace))
+    push_stage(workspace, stage)
+    return status
 
 
 @flow(name="reactdiff-stage")

@@ -4,9 +4,12 @@ SQLite (`mlflow.db`, Prefect's `~/.prefect/prefect.db`) serves one process on on
 shared tracking server and orchestrator need a database server that many clients can write to
 at once. `make platform-up` / `make platform-down` call this, and so does its test (through
 ``running_platform``), so the way the platform is brought up is written once. Everything binds
-127.0.0.1. Run from the repo root:
+127.0.0.1. `up` also creates the work pools and deployments of prefect.yaml on the Prefect
+server and starts a `cpu` worker here; GPU workers on other machines join the `gpu` pool
+(README, "Running on several machines"). Run from the repo root:
 
     python -m flows.platform up [--pg-port 5433] [--mlflow-port 5002] [--prefect-port 4201]
+                                [--workers cpu]
     python -m flows.platform status
     python -m flows.platform down
 
@@ -27,7 +30,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -110,6 +113,14 @@ class Platform:
             f"postgresql+{driver}://{quote(self.user, safe='')}:{quote(self.password, safe='')}"
             f"@127.0.0.1:{self.ports.pg}/{database}"
         )
+
+    def client_env(self) -> dict[str, str]:
+        """The environment of a process that uses the platform: a worker, `prefect deploy`,
+        a pipeline started by hand (this venv first, no telemetry)."""
+        env = local.stack_env(self.ports.prefect, self.state)
+        env["MLFLOW_TRACKING_URI"] = self.mlflow_uri
+        env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+        return env
 
     def connect(self, database: str = "postgres", timeout_s: int = 5) -> PgConnection:
         """A psycopg2 connection to ``database`` over TCP, with the generated credentials."""
@@ -447,10 +458,27 @@ def up(
     return platform
 
 
+def orchestrate(platform: Platform, repo: Path, workers: Sequence[str]) -> None:
+    """On the platform's Prefect server: the work pools and the deployments of ``repo``'s
+    prefect.yaml (their flows run in ``repo``), and a process worker per pool in ``workers``,
+    which logs to the platform's MLflow server."""
+    env = platform.client_env()
+    local.deploy(env, repo)
+    for pool in workers:
+        local.start_worker(pool, platform.state, env, cwd=repo)
+
+
 def down(state: Path = STATE_DIR) -> list[str]:
-    """Stop Prefect, MLflow, then PostgreSQL (`pg_ctl stop -m fast`: it ends the sessions and
-    shuts down cleanly), whichever of them still run; returns the names of those stopped."""
+    """Stop the workers, Prefect, MLflow, then PostgreSQL (`pg_ctl stop -m fast`: it ends the
+    sessions and shuts down cleanly), whichever of them still run; returns the names of those
+    stopped."""
     stopped = []
+    for pid_file in sorted(state.glob("worker-*.pid")):
+        pid = int(pid_file.read_text())
+        if pid_alive(pid):
+            local._stop_group(pid)
+            stopped.append(pid_file.stem)
+        pid_file.unlink()
     for name in reversed(SERVICES):
         pid_file = state / f"{name}.pid"
         pid = int(pid_file.read_text()) if pid_file.exists() else None
@@ -491,7 +519,7 @@ def running_platform(
     timeout_s: float = HEALTH_TIMEOUT_S,
 ) -> Iterator[Platform]:
     """The platform in ``state`` on ``ports`` (default: free ones) for a `with` block; it is
-    stopped when the block ends, also on failure."""
+    stopped when the block ends (with any worker started in ``state``), also on failure."""
     try:
         yield up(state, ports or Ports.free(), mlflow_workers=mlflow_workers, timeout_s=timeout_s)
     finally:
@@ -505,6 +533,8 @@ def _summary(platform: Platform) -> str:
         f"(user {platform.user}, password in {state}/credentials.env)\n"
         f"MLflow:     {platform.mlflow_uri}  (artifacts in {state}/mlartifacts)\n"
         f"Prefect:    http://127.0.0.1:{platform.ports.prefect}  (UI and API)\n"
+        f"deployments: reactdiff-pipeline/cpu, reactdiff-pipeline/gpu-workspace (README: "
+        "Running on several machines)\n"
         f"logs and pids in {state}/\n"
         f"export MLFLOW_TRACKING_URI={platform.mlflow_uri}\n"
         f"export PREFECT_API_URL={platform.prefect_api_url}"
@@ -533,6 +563,13 @@ def main(argv: list[str] | None = None) -> int:
         "--mlflow-workers", type=int, default=int(os.environ.get("PLATFORM_MLFLOW_WORKERS", 2))
     )
     start.add_argument("--timeout", type=float, default=HEALTH_TIMEOUT_S, help="seconds each")
+    start.add_argument(
+        "--workers",
+        nargs="*",
+        choices=local.POOLS,
+        default=["cpu"],
+        help="process workers to start here (default: cpu; GPU machines start their own)",
+    )
     sub.add_parser("down", help="stop them (PostgreSQL last)")
     sub.add_parser("status", help="which of them run; exit 0 only when all do")
     args = parser.parse_args(argv)
@@ -551,15 +588,23 @@ def main(argv: list[str] | None = None) -> int:
             }
             for name, pid in pids.items():
                 print(f"{name:9} {f'running (pid {pid})' if pid else 'stopped':20} {where[name]}")
+            for pid_file in sorted(state.glob("worker-*.pid")):
+                pid = int(pid_file.read_text())
+                print(f"{pid_file.stem:9} {'running' if pid_alive(pid) else 'stopped'} (pid {pid})")
             return 0 if all(pids.values()) else 1
         ports = Ports(args.pg_port, args.mlflow_port, args.prefect_port)
         platform = up(state, ports, mlflow_workers=args.mlflow_workers, timeout_s=args.timeout)
+        try:
+            orchestrate(platform, Path.cwd(), args.workers)
+        except BaseException:
+            down(state)
+            raise
     except AlreadyRunning as exc:
         print(f"{exc}:")
         user, password = credentials(state.resolve())
         print(_summary(Platform(state.resolve(), _saved_ports(state), user, password)))
         return 0
-    except PlatformError as exc:
+    except RuntimeError as exc:  # a PlatformError, or a failed `prefect` command of `orchestrate`
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(_summary(platform))

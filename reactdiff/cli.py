@@ -10,6 +10,7 @@ a bad file or input) prints one message naming it and exits 2; a data-quality fa
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +31,9 @@ app = typer.Typer(
 )
 
 ParamsOpt = Annotated[Path, typer.Option("--params", help="params.yaml to read")]
+# Set (to the stage's name) where DVC is to restore a stage that ran on another machine from
+# the run cache: if DVC starts the stage's command instead, the command refuses (flows.workspace).
+RESTORE_ONLY_ENV = "REACTDIFF_RESTORE_ONLY"
 
 
 def _say(lines: list[str], color: str | None = None) -> None:
@@ -73,6 +77,13 @@ def _tracked(stage, params: Params, options) -> None:
     """Run ``stage`` (a module of reactdiff.stages) in its MLflow run and print its result."""
     from reactdiff.tracking import stage_run
 
+    if expected := os.environ.get(RESTORE_ONLY_ENV):
+        raise UserError(
+            f"stage {expected!r} ran on another machine and was to be restored from DVC's run "
+            f"cache here, but DVC started `reactdiff` {stage.NAME} instead: the DVC remote "
+            "lacks that machine's outputs or run-cache entry (did its `dvc push` reach the "
+            "remote this workspace uses?)"
+        )
     _print(stage_run(stage.NAME, stage.run, params, options))
 
 

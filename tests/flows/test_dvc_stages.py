@@ -1,4 +1,4 @@
-"""flows.dvc: stage order, the dvc command line, streamed output and the retry policy."""
+"""flows.dvc_stages: stage order, the dvc command line, streamed output and the retry policy."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from flows.dvc import (
+from flows.dvc_stages import (
     StageFailed,
     StageOutput,
     dvc_command,
+    is_pipeline_output,
     is_transient,
+    pipeline_outputs,
     pipeline_stages,
     run_streaming,
     select_stages,
     stage_env,
+    upstream_stages,
 )
 from reactdiff.tracking import PARENT_RUN_ENV
 from tests.helpers.repo import REPO
@@ -40,6 +43,23 @@ def test_overrides_turn_repro_into_an_experiment():
         "-S", "train_mmt.epochs=2", "-S", "data.source=/r", "-S", "x=null",
         "-s", "train_mmt",
     ]  # fmt: skip
+
+
+def test_pull_restores_from_the_run_cache_when_it_can():
+    assert dvc_command("train_mmt", {}, pull=True) == ["dvc", "repro", "--pull", "-s", "train_mmt"]
+    assert dvc_command("train_mmt", {"x": 1}, pull=True)[-3:] == ["--pull", "-s", "train_mmt"]
+
+
+def test_upstream_stages_are_those_whose_outputs_a_stage_reads():
+    assert upstream_stages(REPO, "train_mmt") == ["split", "features"]
+    assert upstream_stages(REPO, "train_ddim") == ["split", "features", "train_mmt"]
+    assert upstream_stages(REPO, "split") == ["data", "validate"]  # via a file in an output
+    assert upstream_stages(REPO, "data") == []
+    outputs = pipeline_outputs(REPO)
+    assert {"data/raw", "models/mmt.pt", "metrics/mmt.json"} <= set(outputs)
+    assert is_pipeline_output("data/validation/summary.json", outputs)
+    assert not is_pipeline_output("data/raw_notes.txt", outputs)
+    assert not is_pipeline_output("reactdiff/cli.py", outputs)
 
 
 def test_stage_env_nests_under_the_parent_run(monkeypatch):

@@ -36,6 +36,41 @@ def pipeline_stages(repo: Path) -> list[str]:
     return list(yaml.safe_load((repo / "dvc.yaml").read_text())["stages"])
 
 
+def stage_outputs(definition: Mapping[str, Any]) -> list[str]:
+    """The paths a dvc.yaml stage writes: its outs, metrics and plots (cached or not)."""
+    paths = []
+    for key in ("outs", "metrics", "plots"):
+        for item in definition.get(key) or []:
+            paths.extend(item if isinstance(item, dict) else [item])
+    return paths
+
+
+def _within(path: str, output: str) -> bool:
+    return path == output or path.startswith(output.rstrip("/") + "/")
+
+
+def pipeline_outputs(repo: Path) -> list[str]:
+    """Every path a stage of ``repo``'s dvc.yaml writes."""
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    return [path for definition in stages.values() for path in stage_outputs(definition)]
+
+
+def is_pipeline_output(path: str, outputs: list[str]) -> bool:
+    return any(_within(path, output) for output in outputs)
+
+
+def upstream_stages(repo: Path, stage: str) -> list[str]:
+    """The stages of ``repo``'s dvc.yaml whose outputs ``stage`` depends on, in file order."""
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    deps = stages[stage].get("deps") or []
+    return [
+        name
+        for name, definition in stages.items()
+        if name != stage
+        and any(_within(dep, out) for dep in deps for out in stage_outputs(definition))
+    ]
+
+
 def select_stages(available: list[str], requested: list[str] | None) -> list[str]:
     """``requested`` (all when None) in pipeline order; an unknown name is an error."""
     if requested is None:
@@ -47,16 +82,19 @@ def select_stages(available: list[str], requested: list[str] | None) -> list[str
     return [s for s in available if s in requested]
 
 
-def dvc_command(stage: str, overrides: Mapping[str, Any]) -> list[str]:
+def dvc_command(stage: str, overrides: Mapping[str, Any], pull: bool = False) -> list[str]:
     """`dvc repro -s <stage>`, or `dvc exp run -S k=v ... -s <stage>` when params are overridden.
 
     Every stage of an overridden run repeats the same -S values (DVC applies them to params.yaml
-    in the workspace, so repeating is a no-op) and records its own experiment.
+    in the workspace, so repeating is a no-op) and records its own experiment. ``pull`` adds
+    `--pull`: a run-cache entry of the same inputs found in the DVC remote is restored, with
+    its outputs, instead of running the command.
     """
+    tail = ["--pull", "-s", stage] if pull else ["-s", stage]
     if not overrides:
-        return ["dvc", "repro", "-s", stage]
+        return ["dvc", "repro", *tail]
     sets = [f"{key}={_param_value(value)}" for key, value in overrides.items()]
-    return ["dvc", "exp", "run", *(arg for s in sets for arg in ("-S", s)), "-s", stage]
+    return ["dvc", "exp", "run", *(arg for s in sets for arg in ("-S", s)), *tail]
 
 
 def default_remote(repo: Path, env: Mapping[str, str]) -> str | None:
