@@ -80,7 +80,7 @@ def _tracked(stage, params: Params, options) -> None:
     if expected := os.environ.get(RESTORE_ONLY_ENV):
         raise UserError(
             f"stage {expected!r} ran on another machine and was to be restored from DVC's run "
-            f"cache here, but DVC started `reactdiff` {stage.NAME} instead: the DVC remote "
+            f"cache here, but DVC started the command of stage {stage.NAME!r}: the DVC remote "
             "lacks that machine's outputs or run-cache entry (did its `dvc push` reach the "
             "remote this workspace uses?)"
         )
