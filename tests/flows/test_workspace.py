@@ -12,6 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from flows.dvc_stages import dvc_command
 from flows.workspace import (
     REMOTE_ENV,
     WORKSPACE_REMOTE,
@@ -125,18 +126,27 @@ def test_the_worker_clones_the_commit_once_and_follows_it(orchestrator, tmp_path
         prepare(missing, root, env)
 
 
-def test_a_stage_run_in_a_workspace_is_restored_from_the_run_cache(orchestrator, tmp_path, env):
+@pytest.mark.parametrize("overrides", [{}, {"n": 12}], ids=["repro", "experiment"])
+def test_a_stage_run_in_a_workspace_is_restored_from_the_run_cache(
+    orchestrator, tmp_path, env, overrides
+):
+    """The commands the flows run (dvc_command): `dvc repro`, or `dvc exp run -S` when params
+    are overridden, which every stage of the run repeats."""
+    if overrides:
+        _run(dvc_command("make", overrides), orchestrator, env)
+        _run(["dvc", "push", "make"], orchestrator, env)
     workspace = prepare(make_handoff(orchestrator), tmp_path / "workspaces", env)
     _run(["dvc", "pull", "make"], workspace, env)
-    _run(["dvc", "repro", "--pull", "-s", "train"], workspace, env)
+    _run(dvc_command("train", overrides, pull=True), workspace, env)
     _run(["dvc", "push", "--run-cache", "train"], workspace, env)
     assert push_uncached_outputs(workspace, "train") == 1  # metrics.json
 
     restore = {**env, RESTORE_ONLY_ENV: "train"}  # train.py fails if it runs
-    out = _run(["dvc", "repro", "--pull", "-s", "train"], orchestrator, restore)
+    out = _run(dvc_command("train", overrides, pull=True), orchestrator, restore)
     assert "Stage 'train' is cached - skipping run" in out
-    assert (orchestrator / "metrics.json").read_text() == '{"loss": 1}'
-    assert (orchestrator / "model.txt").read_text() == "777"
+    n = str(overrides.get("n", 7))
+    assert (orchestrator / "metrics.json").read_text() == f'{{"loss": {len(n)}}}'
+    assert (orchestrator / "model.txt").read_text() == n * 3
     lock = (orchestrator / "dvc.lock").read_text()
     assert lock == (workspace / "dvc.lock").read_text()
 
