@@ -119,6 +119,30 @@ def length_batches(lengths: list[int], batch_size: int) -> Iterator[list[int]]:
             yield ids[start : start + batch_size]
 
 
+def _encoder_batches(
+    mmt: MMT, dataset, batch_size: int, device: torch.device | str, sides: tuple[str, ...]
+) -> Iterator[tuple[list[int], dict[str, dict[str, torch.Tensor]]]]:
+    """(indices, {side: {stream: (B, T, D) on ``device``}}) of clips of equal length, cut to
+    whole encoder windows; clips shorter than one window (nothing to learn from) are left out."""
+    unit = mmt.cfg.window
+    lengths = [n - n % unit if unit else n for n in dataset.lengths]
+    for ids in length_batches(lengths, batch_size):
+        frames = lengths[ids[0]]
+        if frames == 0:
+            continue
+        items = [dataset[i] for i in ids]
+        yield (
+            ids,
+            {
+                side: {
+                    s: torch.stack([it[side][s][:frames] for it in items]).to(device)
+                    for s in items[0][side]
+                }
+                for side in sides
+            },
+        )
+
+
 @torch.no_grad()
 def encode_split(
     mmt: MMT, dataset, batch_size: int, device: torch.device
@@ -126,21 +150,9 @@ def encode_split(
     """(listener latents, speaker latents), each a list of (T_i, L) on the CPU in sample order,
     T_i the clip's frames rounded down to whole encoder windows; clips of equal length are
     encoded together."""
-    unit = mmt.cfg.window
-    lengths = [n - n % unit if unit else n for n in dataset.lengths]
     listener: list[torch.Tensor | None] = [None] * len(dataset)
     speaker: list[torch.Tensor | None] = [None] * len(dataset)
-    for ids in length_batches(lengths, batch_size):
-        if lengths[ids[0]] == 0:  # shorter than one window: nothing to learn from
-            continue
-        items, frames = [dataset[i] for i in ids], lengths[ids[0]]
-        cut = {
-            side: {
-                s: torch.stack([it[side][s][:frames] for it in items]).to(device)
-                for s in items[0][side]
-            }
-            for side in ("listener", "speaker")
-        }
+    for ids, cut in _encoder_batches(mmt, dataset, batch_size, device, ("listener", "speaker")):
         lis = mmt.encode(cut["listener"]).float().cpu()
         spk = mmt.encode(cut["speaker"]).float().cpu()
         for i, lis_i, spk_i in zip(ids, lis, spk, strict=True):
@@ -162,15 +174,9 @@ def calibrated_au_thresholds(
     on the train listeners' own latents, rate_k the share of their frames with AU k on (an AU
     never on gets +inf, one always on -inf).
     """
-    unit = mmt.cfg.window
-    lengths = [n - n % unit if unit else n for n in dataset.lengths]
     outputs, targets = [], []
-    for ids in length_batches(lengths, batch_size):
-        frames = lengths[ids[0]]
-        if frames == 0:
-            continue
-        items = [dataset[i]["listener"] for i in ids]
-        streams = {s: torch.stack([it[s][:frames] for it in items]).to(device) for s in items[0]}
+    for _, cut in _encoder_batches(mmt, dataset, batch_size, device, ("listener",)):
+        streams = cut["listener"]
         emotion = mmt.decode(mmt.encode(streams))[1]
         outputs.append(emotion[..., AU_SLICE].float().flatten(0, 1).cpu())
         targets.append(streams["emotion"][..., AU_SLICE].float().flatten(0, 1).cpu())
