@@ -31,9 +31,14 @@ ERROR_TAIL_LINES = 20
 _STAGE_EXIT = re.compile(r"failed to run: .*, exited with (-?\d+)")
 
 
+def _stage_definitions(repo: Path) -> dict[str, Any]:
+    """The stages of ``repo``'s dvc.yaml by name, in file order."""
+    return yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+
+
 def pipeline_stages(repo: Path) -> list[str]:
     """The stages of ``repo``'s dvc.yaml in file order, which is the order they run in."""
-    return list(yaml.safe_load((repo / "dvc.yaml").read_text())["stages"])
+    return list(_stage_definitions(repo))
 
 
 def stage_outputs(definition: Mapping[str, Any]) -> list[str]:
@@ -51,7 +56,7 @@ def _within(path: str, output: str) -> bool:
 
 def pipeline_outputs(repo: Path) -> list[str]:
     """Every path a stage of ``repo``'s dvc.yaml writes."""
-    stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    stages = _stage_definitions(repo)
     return [path for definition in stages.values() for path in stage_outputs(definition)]
 
 
@@ -61,7 +66,7 @@ def is_pipeline_output(path: str, outputs: list[str]) -> bool:
 
 def upstream_stages(repo: Path, stage: str) -> list[str]:
     """The stages of ``repo``'s dvc.yaml whose outputs ``stage`` depends on, in file order."""
-    stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
+    stages = _stage_definitions(repo)
     deps = stages[stage].get("deps") or []
     return [
         name
@@ -97,13 +102,19 @@ def dvc_command(stage: str, overrides: Mapping[str, Any], pull: bool = False) ->
     return ["dvc", "exp", "run", *(arg for s in sets for arg in ("-S", s)), *tail]
 
 
-def default_remote(repo: Path, env: Mapping[str, str]) -> str | None:
-    """The name of ``repo``'s default DVC remote (`make remote` sets one), None when unset."""
-    out = subprocess.run(
-        ["dvc", "remote", "default"], cwd=repo, env=dict(env), capture_output=True, text=True
-    )
-    name = out.stdout.strip()  # without one, dvc exits 1 ("No default remote set")
-    return name if out.returncode == 0 and name else None
+@dataclass(frozen=True)
+class Remote:
+    name: str
+    url: str  # absolute when it is a path
+
+
+def default_remote(repo: Path) -> Remote | None:
+    """``repo``'s default DVC remote (`make remote` sets one), None when unset."""
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc:
+        name = dvc.config["core"].get("remote")
+        return Remote(name, dvc.config["remote"][name]["url"]) if name else None
 
 
 def _param_value(value: Any) -> str:

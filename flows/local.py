@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +159,14 @@ def start_worker(
 
 def down(state: Path = STATE_DIR) -> list[str]:
     """Stop what `up` started (workers first), each by its recorded pid; returns their names."""
+    return stop_recorded(sorted(state.glob("*.pid"), key=lambda p: p.stem == "server"))
+
+
+def stop_recorded(pid_files: Iterable[Path]) -> list[str]:
+    """Stop, in order, the process groups whose leaders' pids the files hold (see ``_start``),
+    removing the files; returns the names of those that were running."""
     stopped = []
-    for pid_file in sorted(state.glob("*.pid"), key=lambda p: p.stem == "server"):
+    for pid_file in pid_files:
         pid = int(pid_file.read_text())
         if pid_alive(pid):
             _stop_group(pid)

@@ -207,19 +207,15 @@ def _run_in_workspace(
 def push_outputs() -> str:
     """`dvc push` of the pipeline's outputs to the default DVC remote, so that another clone
     gets them with `dvc pull`; without a remote, a warning says so."""
-    logger = get_run_logger()
-    env = stage_env(None)
-    remote = default_remote(Path.cwd(), env)
+    remote = default_remote(Path.cwd())
     if remote is None:
-        logger.warning(
+        get_run_logger().warning(
             "no default DVC remote (`make remote` sets one): the outputs stay in this "
             "workspace's DVC cache only"
         )
         return "skipped: no DVC remote"
-    output = run_streaming(["dvc", "push"], Path.cwd(), env, logger.info)
-    if output.returncode != 0:
-        raise StageFailed("dvc push", output)
-    return f"pushed to remote {remote!r}"
+    _dvc(["push"], Path.cwd(), "dvc push")
+    return f"pushed to remote {remote.name!r}"
 
 
 def publish_stage_artifacts(stage: str) -> None:

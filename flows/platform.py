@@ -472,13 +472,7 @@ def down(state: Path = STATE_DIR) -> list[str]:
     """Stop the workers, Prefect, MLflow, then PostgreSQL (`pg_ctl stop -m fast`: it ends the
     sessions and shuts down cleanly), whichever of them still run; returns the names of those
     stopped."""
-    stopped = []
-    for pid_file in sorted(state.glob("worker-*.pid")):
-        pid = int(pid_file.read_text())
-        if pid_alive(pid):
-            local._stop_group(pid)
-            stopped.append(pid_file.stem)
-        pid_file.unlink()
+    stopped = local.stop_recorded(sorted(state.glob("worker-*.pid")))
     for name in reversed(SERVICES):
         pid_file = state / f"{name}.pid"
         pid = int(pid_file.read_text()) if pid_file.exists() else None

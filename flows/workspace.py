@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flows.dvc_stages import is_pipeline_output, pipeline_outputs
+from flows.dvc_stages import default_remote, is_pipeline_output, pipeline_outputs
 from reactdiff.atomic import write_text
 
 # what the orchestrator's workspace may have changed since its commit: the worker gets both
@@ -61,15 +61,6 @@ def _git(args: list[str], cwd: Path) -> str:
     return done.stdout.rstrip()  # not lstrip: `git status --porcelain` lines start with a space
 
 
-def default_remote_url(repo: Path) -> str | None:
-    """The URL of ``repo``'s default DVC remote (absolute when it is a path), None when unset."""
-    from dvc.repo import Repo
-
-    with Repo(str(repo)) as dvc:
-        name = dvc.config["core"].get("remote")
-        return dvc.config["remote"][name]["url"] if name else None
-
-
 def make_handoff(repo: Path) -> Handoff:
     """The handoff of ``repo`` as it is now; refuses a work tree whose code or pipeline differs
     from its commit (the worker would run other code) beyond what the stages write and the
@@ -94,14 +85,14 @@ def make_handoff(repo: Path) -> Handoff:
     origin = subprocess.run(
         ["git", "config", "--get", "remote.origin.url"], cwd=repo, capture_output=True, text=True
     ).stdout.strip()
-    remote = default_remote_url(repo)
+    remote = default_remote(repo)
     if remote is None:
         raise WorkspaceError(
             f"{repo} has no default DVC remote: the worker gets the stage's inputs and returns "
             "its outputs through one (`make remote`, or `dvc remote add -d NAME URL`)"
         )
     files = {name: (repo / name).read_text() for name in HANDED_FILES if (repo / name).exists()}
-    return Handoff(origin or str(repo.resolve()), commit, files, remote)
+    return Handoff(origin or str(repo.resolve()), commit, files, remote.url)
 
 
 def workspaces_root(env: Mapping[str, str] = os.environ) -> Path:
