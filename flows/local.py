@@ -175,20 +175,36 @@ def stop_recorded(pid_files: Iterable[Path]) -> list[str]:
     return stopped
 
 
+KILL_WAIT_S = 10.0  # for the kernel to end a SIGKILLed group
+
+
 def _stop_group(pid: int, grace_s: float = 15.0) -> None:
     """SIGTERM the process group ``pid`` leads (it was started in its own session), then
-    SIGKILL it if it is still there after ``grace_s``."""
+    SIGKILL it if it is still there after ``grace_s``; returns once the group is gone (or
+    ``KILL_WAIT_S`` after the SIGKILL)."""
     try:
         os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # reap it when it is our child (the test's case)
-            os.killpg(pid, 0)
-            time.sleep(0.2)
-        os.killpg(pid, signal.SIGKILL)
+        if not _group_ended(pid, grace_s):
+            os.killpg(pid, signal.SIGKILL)
+            _group_ended(pid, KILL_WAIT_S)
     except ProcessLookupError:
         return
+
+
+def _group_ended(pid: int, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for the process group ``pid`` to have no process left (a
+    leader that is our child is reaped: a zombie still counts as a member)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it when it is our child (the test's case)
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def _free_port() -> int:
