@@ -5,15 +5,12 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# No telemetry: there is no network, and nobody asked to be tracked.
-export MLFLOW_DISABLE_TELEMETRY := true
-export DO_NOT_TRACK := true
-export GX_ANALYTICS_ENABLED := false
-export DVC_NO_ANALYTICS := 1
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
+# No telemetry, for the tools run here directly (dvc, mlflow ui, mlflow models serve): the
+# switches of reactdiff/telemetry.py, which every Python entry point sets itself.
+$(foreach switch,$(shell $(PYTHON) reactdiff/telemetry.py),$(eval export $(switch)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup remote demo test lint format clean prefect-up prefect-down platform-up platform-down ui
+.PHONY: help setup remote demo test lint format dvc-deps clean prefect-up prefect-down platform-up platform-down ui
 
 PREFECT_PORT ?= 4200
 # make platform-up: PostgreSQL, and the MLflow and Prefect servers on it (all on 127.0.0.1)
@@ -67,6 +64,9 @@ lint: setup  ## ruff: lint and format check
 format: setup  ## apply ruff's formatting
 	ruff format .
 
+dvc-deps: setup  ## rewrite dvc.yaml's code deps: each stage's import closure (tools/dvc_deps.py)
+	python -m tools.dvc_deps
+
 test: setup  ## ruff (lint and format check), then the whole test suite (slow tests included)
 	ruff check .
 	ruff format --check .
@@ -77,16 +77,16 @@ clean:  ## remove generated data, reports and the local MLflow store (keeps .ven
 	rm -rf data/raw data/validation data/splits data/features metrics reports mlflow.db mlruns mlartifacts
 
 prefect-up: setup  ## local Prefect server (UI on :4200), cpu/gpu pools, deployments, a cpu worker
-	python -m flows.local up --port $(PREFECT_PORT) --workers $(PREFECT_WORKERS)
+	python -m ops.prefect_stack up --port $(PREFECT_PORT) --workers $(PREFECT_WORKERS)
 
 prefect-down:  ## stop the Prefect workers and server that prefect-up started
-	python -m flows.local down
+	python -m ops.prefect_stack down
 
 platform-up: setup  ## PostgreSQL (:5433) + MLflow (:5002) and Prefect (:4201) on it, deployments, a cpu worker
-	python -m flows.platform up --pg-port $(PLATFORM_PG_PORT) --mlflow-port $(PLATFORM_MLFLOW_PORT) --prefect-port $(PLATFORM_PREFECT_PORT) --workers $(PLATFORM_WORKERS)
+	python -m ops.platform up --pg-port $(PLATFORM_PG_PORT) --mlflow-port $(PLATFORM_MLFLOW_PORT) --prefect-port $(PLATFORM_PREFECT_PORT) --workers $(PLATFORM_WORKERS)
 
 platform-down:  ## stop the workers, servers and PostgreSQL that platform-up started
-	python -m flows.platform down
+	python -m ops.platform down
 
 ui: setup  ## MLflow UI on http://127.0.0.1:5000 over sqlite:///mlflow.db (or MLFLOW_TRACKING_URI)
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" --host 127.0.0.1 --port 5000

@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 
 from reactdiff.config import PARAMS_FILE, Params, parse_params
-from reactdiff.data.synthetic.drop import SynthSpec, write_drop
+from reactdiff.data.formats.react2024 import ReactLayout
+from reactdiff.data.synthetic.react2024 import SynthSpec, write_drop
 from reactdiff.stages import evaluate, features, train_ddim, train_mmt
 from reactdiff.stages.split import write_splits
 
@@ -64,7 +65,7 @@ def main() -> None:
             params, sessions=args.sessions, clips_per_session=args.clips, seed=3, video=False
         )
         root = write_drop(tmp / "raw", spec, progress=False)
-        write_splits(root, params.split.out)
+        write_splits(ReactLayout(root), params.split.out)
         for stage in (features, train_mmt, train_ddim):
             stage.run(params, stage.Options(progress=False))
         summary = evaluate.run(params, evaluate.Options(progress=False)).summary

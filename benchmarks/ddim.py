@@ -14,7 +14,7 @@ import time
 import torch
 
 from reactdiff.config import load_params
-from reactdiff.data.format import REACT2024
+from reactdiff.data.formats.react2024 import REACT2024
 from reactdiff.training.ddim import make_latent_diffusion
 
 FRAMES, SAMPLES = REACT2024.frames, 10

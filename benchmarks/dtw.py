@@ -19,6 +19,8 @@ import numpy as np
 
 from metrics import emotion_sequences  # benchmarks/metrics.py: the same workload
 from reactdiff.evaluation import dtw
+from reactdiff.evaluation.dtw.screen import LANE_BLOCK, screen_lanes, to_lanes
+from reactdiff.evaluation.dtw.sequences import NO_MASK
 
 
 def best_of(fn: Callable[[], object], repeats: int) -> float:
@@ -38,14 +40,14 @@ def measure(seqs: np.ndarray, binary: bool, repeats: int) -> tuple[float, float,
     lmasks, lbin = dtw.au_masks(lis)
     assert bool(abin) == binary and bool(lbin.all()) == binary
     width = len(lis)
-    lanes = dtw._to_lanes(lis, lmasks, np.arange(width))
-    out = np.empty((3, lanes[0].shape[0] * dtw._LANE_BLOCK), dtype=np.float32)
+    lanes = to_lanes(lis, lmasks, np.arange(width))
+    out = np.empty((3, lanes[0].shape[0] * LANE_BLOCK), dtype=np.float32)
     seq = np.ascontiguousarray(a.T)
-    screen = best_of(lambda: dtw._screen(lanes, seq, amask, binary, out), repeats) / width
+    screen = best_of(lambda: screen_lanes(lanes, seq, amask, binary, out), repeats) / width
     t = a.shape[1]
     arev = np.ascontiguousarray(a[:, ::-1])
-    amrev = np.ascontiguousarray(amask[::-1]) if binary else dtw._NO_MASK
-    bm = lmasks[0] if binary else dtw._NO_MASK
+    amrev = np.ascontiguousarray(amask[::-1]) if binary else NO_MASK
+    bm = lmasks[0] if binary else NO_MASK
     bufs, cost, res = np.empty((3, 3, t + 1)), np.empty((3, t), np.float32), np.empty(3)
 
     def exact(au_sq: float = -1.0) -> None:

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from reactdiff.config import FeaturesParams, load_params  # noqa: E402
-from reactdiff.data.format import get_format  # noqa: E402
+from reactdiff.data.formats import detect_format, get_format, open_layout  # noqa: E402
 from reactdiff.features.extract import extract_features, split_clips  # noqa: E402
 from reactdiff.features.streams import build_extractors  # noqa: E402
 
@@ -95,11 +95,10 @@ def random_torchscript(folder: Path) -> dict[str, Path]:
 def mfcc_one_clip(root: Path, fp: FeaturesParams, frames: int, fps: int, reps: int = 20) -> dict:
     import torch
 
-    from reactdiff.data.layout import ReactLayout
     from reactdiff.features.audio import MfccExtractor, read_audio_at
 
     torch.set_num_threads(1)
-    layout = ReactLayout(root)
+    layout = open_layout(root, detect_format(root))
     wav = layout.clip_path("train", layout.clips("train")[0], "audio")
     ex = MfccExtractor(fp.mfcc, frames, fps)
     wave = read_audio_at(wav, ex.rate)
@@ -125,8 +124,6 @@ def stream_child(cfg: dict) -> dict:
     """One extractor over the first ``clips`` clips (train, then val, test), one thread."""
     import torch
 
-    from reactdiff.data.layout import ReactLayout
-
     torch.set_num_threads(1)
     fp = FeaturesParams.model_validate(cfg["params"])
     root = Path(cfg["root"])
@@ -136,8 +133,8 @@ def stream_child(cfg: dict) -> dict:
         for e in build_extractors(fp, streams, get_format(cfg["format"]))
         if set(e.streams) & set(streams)
     )
-    todo = [(s, r) for s, rels in split_clips(root).items() for r in rels][: cfg["clips"]]
-    layout = ReactLayout(root)
+    layout = open_layout(root, cfg["format"])
+    todo = [(s, r) for s, rels in split_clips(layout).items() for r in rels][: cfg["clips"]]
     ex.extract(layout, *todo[0], streams)  # warm-up: model loading, first-call costs
     start = time.perf_counter()
     for split, rel in todo:
@@ -150,17 +147,17 @@ def stage_child(cfg: dict) -> dict:
     """The whole stage, default streams, ``workers`` processes, into a fresh temp store."""
     fp = FeaturesParams.model_validate(cfg["params"])
     root = Path(cfg["root"])
-    clips = split_clips(root)
+    layout = open_layout(root, cfg["format"])
+    clips = split_clips(layout)
     watch = ChildPeak()
     watch.start()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         summary = extract_features(
-            root,
+            layout,
             Path(tmp),
             clips,
             fp,
-            cfg["format"],
             workers=cfg["workers"],
             progress=False,
         )
@@ -207,7 +204,9 @@ def main() -> None:
     fmt = get_format(params.data.format)
     frames, fps = fmt.frames, fmt.fps
     fp = params.features
-    print(f"drop: {root} ({sum(len(r) for r in split_clips(root).values())} clips)")
+    print(
+        f"drop: {root} ({sum(len(r) for r in split_clips(open_layout(root, fmt)).values())} clips)"
+    )
     one = mfcc_one_clip(root, fp, frames, fps)
     print(
         f"MFCC of one 30 s clip, 1 thread (median of 20): transform {one['transform_ms']:.1f} ms;"

@@ -18,7 +18,8 @@ import time
 import torch
 
 from reactdiff.config import load_params
-from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM, REACT2024
+from reactdiff.data.columns import EMOTION_DIM, FACE_3DMM_DIM
+from reactdiff.data.formats.react2024 import REACT2024
 from reactdiff.models.mmt import MMT
 from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.models.standardize import LatentTransform, Standardizer
@@ -53,7 +54,7 @@ def build(scale: str) -> tuple[ReactDiff, dict[str, int], dict]:
         make_latent_diffusion(d, m.sizes),
         EMOTION_LAYOUT,
     )
-    return model.eval(), dims, params.sampling.model_dump()
+    return model.eval(), dims, params.generation().sampling()
 
 
 def streamed(model: ReactDiff, speaker: dict, samples: int, chunk: int, sampling: dict, sync):

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from reactdiff.config import load_params
 from reactdiff.data.emotions import load_split_emotions
-from reactdiff.data.layout import neighbour_matrix_name
-from reactdiff.data.layouts import params_layout
+from reactdiff.data.formats import params_layout
 from reactdiff.data.readers import load_npy
+from reactdiff.data.splits import neighbour_matrix_name
 from reactdiff.evaluation.metrics import compute_all
 from reactdiff.evaluation.predictions import model_predictions
 from reactdiff.features.dataset import PairFeatureDataset
-from reactdiff.models.reactdiff import ReactDiff
+from reactdiff.models import load_model
 
 SHOWN = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRSyn")
 
@@ -44,15 +45,15 @@ def main() -> None:
     args = ap.parse_args()
     params = load_params()
     ev, layout = params.evaluate, params_layout(params.data)
-    if layout.fmt.variable_length:
-        raise SystemExit("this benchmark scores the REACT 2024 layout (set data.format)")
+    if layout.fmt.protocol != "neighbour":
+        raise SystemExit("this benchmark scores the neighbour protocol's formats (data.format)")
     data = load_split_emotions(
-        layout.root, ev.split, layout.fmt.frames, params.split.out / f"{ev.split}.csv"
+        layout, ev.split, layout.fmt.frames, params.split.out / f"{ev.split}.csv"
     )
     neighbours = load_npy(params.split.out / neighbour_matrix_name(ev.split))
-    model = ReactDiff.load(args.model or params.train_ddim.model_out)
+    model = load_model(args.model or params.train_ddim.model_out)
     dataset = PairFeatureDataset(
-        params.features.out, ev.split, model.streams, splits_dir=params.split.out
+        params.features.out, ev.split, list(model.speaker_streams), splits_dir=params.split.out
     )
     loader = torch.utils.data.DataLoader(dataset, batch_size=8)
     print(f"{len(dataset)} {ev.split} samples, {args.samples} reactions each, threads "
@@ -62,10 +63,10 @@ def main() -> None:
     for row in args.rows:
         mode, steps, delay = [*row.split(":"), "0"][:3]
         steps, delay = int(steps), int(delay)
-        sampling = {**params.generation_kwargs(), "steps": steps, "delay_frames": delay}
+        generation = replace(params.generation(), steps=steps, delay_frames=delay)
         start = time.perf_counter()
         pred, _ = model_predictions(
-            model, loader, mode, args.samples, params.base.seed, sampling, progress=False
+            model, loader, mode, args.samples, params.base.seed, generation, progress=False
         )
         seconds = time.perf_counter() - start
         metrics = compute_all(pred, data.listener, data.speaker, neighbours)

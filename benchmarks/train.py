@@ -13,7 +13,8 @@ import time
 import torch
 
 from reactdiff.config import load_params
-from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM, REACT2024
+from reactdiff.data.columns import EMOTION_DIM, FACE_3DMM_DIM
+from reactdiff.data.formats.react2024 import REACT2024
 from reactdiff.models.mmt import MMT
 from reactdiff.training.mmt import mmt_config
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
+from reactdiff.errors import ReactdiffError
 from reactdiff.tracking import PARENT_RUN_ENV
 
 # What a second attempt can fix, as DVC or the stage print it: another dvc process held the
@@ -29,51 +28,6 @@ from reactdiff.tracking import PARENT_RUN_ENV
 TRANSIENT_MARKERS = ("Unable to acquire lock", "database is locked")
 ERROR_TAIL_LINES = 20
 _STAGE_EXIT = re.compile(r"failed to run: .*, exited with (-?\d+)")
-
-
-def _stage_definitions(repo: Path) -> dict[str, Any]:
-    """The stages of ``repo``'s dvc.yaml by name, in file order."""
-    return yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
-
-
-def pipeline_stages(repo: Path) -> list[str]:
-    """The stages of ``repo``'s dvc.yaml in file order, which is the order they run in."""
-    return list(_stage_definitions(repo))
-
-
-def stage_outputs(definition: Mapping[str, Any]) -> list[str]:
-    """The paths a dvc.yaml stage writes: its outs, metrics and plots (cached or not)."""
-    paths = []
-    for key in ("outs", "metrics", "plots"):
-        for item in definition.get(key) or []:
-            paths.extend(item if isinstance(item, dict) else [item])
-    return paths
-
-
-def _within(path: str, output: str) -> bool:
-    return path == output or path.startswith(output.rstrip("/") + "/")
-
-
-def pipeline_outputs(repo: Path) -> list[str]:
-    """Every path a stage of ``repo``'s dvc.yaml writes."""
-    stages = _stage_definitions(repo)
-    return [path for definition in stages.values() for path in stage_outputs(definition)]
-
-
-def is_pipeline_output(path: str, outputs: list[str]) -> bool:
-    return any(_within(path, output) for output in outputs)
-
-
-def upstream_stages(repo: Path, stage: str) -> list[str]:
-    """The stages of ``repo``'s dvc.yaml whose outputs ``stage`` depends on, in file order."""
-    stages = _stage_definitions(repo)
-    deps = stages[stage].get("deps") or []
-    return [
-        name
-        for name, definition in stages.items()
-        if name != stage
-        and any(_within(dep, out) for dep in deps for out in stage_outputs(definition))
-    ]
 
 
 def select_stages(available: list[str], requested: list[str] | None) -> list[str]:
@@ -163,7 +117,7 @@ class StageOutput:
         return "ran"
 
 
-class StageFailed(RuntimeError):
+class StageFailed(ReactdiffError, RuntimeError):
     """A stage's dvc process failed; the message ends with the last lines of its stderr."""
 
     def __init__(self, stage: str, output: StageOutput) -> None:

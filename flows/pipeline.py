@@ -23,7 +23,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlflow import MlflowClient
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
     create_link_artifact,
@@ -41,13 +40,10 @@ from flows.dvc_stages import (
     StageFailed,
     default_remote,
     dvc_command,
-    pipeline_stages,
     run_streaming,
     select_stages,
     stage_env,
-    upstream_stages,
 )
-from flows.local import temporary_server
 from flows.workspace import (
     Handoff,
     WorkspaceError,
@@ -56,16 +52,12 @@ from flows.workspace import (
     push_uncached_outputs,
     workspaces_root,
 )
+from ops.prefect_stack import temporary_server
 from reactdiff.cli import RESTORE_ONLY_ENV
 from reactdiff.config import PARAMS_FILE, load_params
+from reactdiff.dvc_pipeline import pipeline_stages, upstream_stages
 from reactdiff.processes import INTERRUPTED, stop_on_sigterm
-from reactdiff.tracking import (
-    close_stale_runs,
-    end_status,
-    git_commit,
-    process_tags,
-    tracking_uri,
-)
+from reactdiff.tracking import PipelineRun
 
 STAGE_RETRIES = 2
 WORKSPACE_STAGE_FLOW = "reactdiff-workspace-stage"
@@ -165,7 +157,7 @@ def push_inputs(stage: str) -> None:
 
 
 def _run_in_workspace(
-    deployment: str, stage: str, overrides: Mapping[str, Any], parent: ParentRun
+    deployment: str, stage: str, overrides: Mapping[str, Any], parent: PipelineRun
 ) -> str:
     """Run ``stage`` on a worker in its own clone (``workspace_stage_flow``), then restore it
     here from the run cache that worker pushed (flows.workspace)."""
@@ -238,51 +230,26 @@ def publish_stage_artifacts(stage: str) -> None:
         )
 
 
-class ParentRun:
-    """The pipeline's MLflow run, made with the client API: stages log to it from other
-    processes, so it must not be this process's "active" run."""
-
-    def __init__(self, stages: list[str], overrides: Mapping[str, Any]) -> None:
-        params = load_params(PARAMS_FILE)
-        self.uri = tracking_uri(params)
-        self.client = MlflowClient(self.uri)
-        name = params.tracking.experiment
-        experiment = self.client.get_experiment_by_name(name)
-        experiment_id = (
-            experiment.experiment_id if experiment else self.client.create_experiment(name)
-        )
-        close_stale_runs(self.client, experiment_id)  # of pipelines killed outright
-        tags = {
-            "stage": "pipeline",
-            "stages": ",".join(stages),
-            "git_commit": git_commit(),
-            **process_tags(),
+def open_parent_run(stages: list[str], overrides: Mapping[str, Any]) -> PipelineRun:
+    """The pipeline's MLflow run (``reactdiff.tracking.PipelineRun``), tagged with this flow
+    run, and a link to it among the flow run's artifacts."""
+    parent = PipelineRun(
+        load_params(PARAMS_FILE),
+        stages,
+        overrides,
+        tags={
             "prefect.flow_run_id": str(flow_run.id),
             "prefect.flow_run_name": str(flow_run.name),
-        }
-        run = self.client.create_run(experiment_id, tags=tags, run_name="pipeline")
-        self.id = run.info.run_id
-        for key, value in overrides.items():
-            self.client.log_param(self.id, key, value)
-        url, how = mlflow_run_url(self.uri, experiment_id, self.id)
-        create_link_artifact(
-            url,
-            link_text="MLflow run 'pipeline'",
-            key="mlflow-run",
-            description=f"the MLflow parent run of this pipeline run, in {how}",
-        )
-
-    def stage_done(self, stage: str, status: str) -> None:
-        self.client.set_tag(self.id, f"stage.{stage}", status)
-
-    def finish(self) -> None:
-        self.client.set_terminated(self.id, "FINISHED")
-
-    def fail(self, stage: str, error: BaseException) -> None:
-        """FAILED with the error as a tag; KILLED when the run was interrupted (cancelled)."""
-        self.stage_done(stage, "failed")
-        self.client.set_tag(self.id, "error", f"{type(error).__name__}: {error}"[:5000])
-        self.client.set_terminated(self.id, end_status(error))
+        },
+    )
+    url, how = mlflow_run_url(parent.uri, parent.experiment_id, parent.id)
+    create_link_artifact(
+        url,
+        link_text="MLflow run 'pipeline'",
+        key="mlflow-run",
+        description=f"the MLflow parent run of this pipeline run, in {how}",
+    )
+    return parent
 
 
 def _merge_overrides(
@@ -324,7 +291,7 @@ def pipeline(
     """
     selected = select_stages(pipeline_stages(Path.cwd()), stages)
     sets = _merge_overrides(overrides, data_source)
-    parent = ParentRun(selected, sets)
+    parent = open_parent_run(selected, sets)
     statuses: dict[str, str] = {}
     for stage in selected:
         try:
@@ -423,7 +390,7 @@ def _key_value(text: str) -> tuple[str, str]:
 @contextlib.contextmanager
 def prefect_api() -> Iterator[None]:
     """The Prefect API the flow reports to: PREFECT_API_URL when set (a server of the user's),
-    else a temporary server of this command's own (``flows.local.temporary_server``)."""
+    else a temporary server of this command's own (``ops.prefect_stack.temporary_server``)."""
     if PREFECT_API_URL.value():
         yield
         return

@@ -24,8 +24,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flows.dvc_stages import default_remote, is_pipeline_output, pipeline_outputs
+from flows.dvc_stages import default_remote
 from reactdiff.atomic import write_text
+from reactdiff.dvc_pipeline import is_pipeline_output, pipeline_outputs
+from reactdiff.errors import ReactdiffError
 
 # what the orchestrator's workspace may have changed since its commit: the worker gets both
 HANDED_FILES = ("params.yaml", "dvc.lock")
@@ -35,7 +37,7 @@ REMOTE_ENV = "REACTDIFF_DVC_REMOTE"  # the DVC remote as this worker reaches it,
 WORKSPACE_REMOTE = "pipeline"  # the remote's name in a workspace's .dvc/config.local
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(ReactdiffError, RuntimeError):
     """The workspace cannot be handed over or made; the message says what to do."""
 
 

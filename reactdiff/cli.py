@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -98,12 +98,13 @@ def synth(
         ),
     ],
     fmt: Annotated[
-        Literal["react2024", "react2025"] | None,
+        str | None,
         typer.Option(
             "--format",
-            help="react2024: NoXI/RECOLA-style sessions of 30 s clips at 25 fps "
-            "(data.synthetic); react2025: MARS-style dyads x session topics, clips of varied "
-            "length at 30 fps (data.synthetic.react2025). Default: data.format, react2024 if auto",
+            help="a registered data format (reactdiff.data.formats), e.g. react2024: "
+            "NoXI/RECOLA-style sessions of 30 s clips at 25 fps (data.synthetic); react2025: "
+            "MARS-style dyads x session topics, clips of varied length at 30 fps "
+            "(data.synthetic.react2025). Default: data.format, the first registered if auto",
         ),
     ] = None,
     sessions: Annotated[
@@ -127,29 +128,23 @@ def synth(
     workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 2,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Generate a synthetic drop in the REACT 2024 or REACT 2025 (MARS) layout (--format; other
-    values from params.yaml)."""
+    """Generate a synthetic drop in a registered format's layout (--format; the size options
+    each format takes are its own, the other values from params.yaml)."""
+    from reactdiff.data.formats import default_format, get_format
     from reactdiff.errors import ConfigError
 
     params = load_params(params_file)
-    fmt = fmt or (params.data.format if params.data.format != "auto" else "react2024")
+    name = fmt or params.data.format
+    chosen = default_format() if name == "auto" else get_format(name)
     counts = {"sessions": sessions, "clips_per_session": clips_per_session, "dyads": dyads}
     counts = {k: v for k, v in counts.items() if v is not None}  # the rest from params.yaml
-    foreign = "dyads" if fmt == "react2024" else "clips_per_session"
-    if foreign in counts:
-        raise ConfigError(f"--{foreign.replace('_', '-')}: not an option of --format {fmt}")
-    if fmt == "react2025":
-        from reactdiff.data.synthetic.mars import MarsSynthSpec, write_mars_drop
-
-        mars = MarsSynthSpec.from_params(params, seed=seed, video=video, **counts)
-        write_mars_drop(out, mars, workers=workers)
-        typer.echo(f"wrote {mars.dyads} dyads x {mars.sessions} sessions (react2025) to {out}")
-        return
-    from reactdiff.data.synthetic.drop import SynthSpec, write_drop
-
-    spec = SynthSpec.from_params(params, seed=seed, video=video, **counts)
-    write_drop(out, spec, workers=workers)
-    typer.echo(f"wrote {spec.sessions} sessions x {spec.clips_per_session} clips to {out}")
+    if foreign := [k for k in counts if k not in chosen.synth_counts]:
+        option = foreign[0].replace("_", "-")
+        raise ConfigError(f"--{option}: not an option of --format {chosen.name}")
+    drop = chosen.write_synthetic(
+        out, params, {"seed": seed, "video": video, **counts}, workers, True, "reactdiff synth"
+    )
+    typer.echo(drop.line)
 
 
 @app.command()
@@ -366,7 +361,7 @@ def generate(
 
     Sampling (steps, eta, guidance) follows the `sampling` group of params.yaml. Offline, a clip
     longer than evaluate.chunk_frames is generated in chunks of that length; --online streams
-    the whole clip through ReactDiff.stream, with the latency of online.delay_frames."""
+    the whole clip through the model's stream, with the latency of online.delay_frames."""
     from reactdiff.stages import generate as stage
 
     params = load_params(params_file)

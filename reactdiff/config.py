@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from reactdiff.errors import ConfigError
+from reactdiff.generation import Generation
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -101,8 +102,9 @@ class SyntheticParams(_Strict):
 
 class DataParams(_Strict):
     source: str  # "synthetic", or the path of a real root
-    # the release's layout and timing (reactdiff.data.format); auto: detected from a real root
-    format: Literal["react2024", "react2025", "auto"]
+    # a registered data format's name (reactdiff.data.formats checks it when a stage opens the
+    # root: config does not import data), or auto: detected from a real root
+    format: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     root: YamlPath
     synthetic: SyntheticParams
 
@@ -316,7 +318,8 @@ class DDIMParams(_Scaled):
 
 
 class SamplingParams(_Strict):
-    """How reactions are drawn from a trained model (what evaluation and generation choose)."""
+    """How reactions are drawn from a trained model (what evaluation and generation choose;
+    with ``online`` and ``evaluate.chunk_frames``, ``Params.generation``)."""
 
     steps: PositiveInt  # DDIM steps, at most ddim.num_train_timesteps
     eta: Annotated[float, Field(ge=0, le=1)]
@@ -355,7 +358,7 @@ class EvaluateParams(_Strict):
     videos: Annotated[int, Field(ge=0)]  # test clips rendered as videos (0: none)
     video_samples: PositiveInt  # ReactDiff samples shown per video
     video_dir: YamlPath
-    # the REACT 2025 protocol (reactdiff.evaluation.session_protocol); REACT 2024 ignores these
+    # the REACT 2025 protocol (reactdiff.evaluation.protocols.session); REACT 2024 ignores these
     gt_samples: PositiveInt  # ground truths drawn per item from its session, besides its own
     chunk_frames: Annotated[int, Field(ge=100)]  # items are generated and scored in chunks
     alignment: Literal["crop", "torchscript"]  # how ground truths of other lengths are aligned
@@ -398,10 +401,14 @@ class Params(_Strict):
     def validation(self) -> ValidateParams:
         return self.validate_
 
-    def generation_kwargs(self) -> dict[str, Any]:
-        """``ReactDiff.generate``'s keyword arguments of these params: the sampling group and
-        ``online.delay_frames`` (which offline generation ignores)."""
-        return {**self.sampling.model_dump(), "delay_frames": self.online.delay_frames}
+    def generation(self) -> Generation:
+        """How the pipeline generates: the sampling group, ``online.delay_frames`` (which
+        offline generation ignores) and ``evaluate.chunk_frames``."""
+        return Generation(
+            **self.sampling.model_dump(),
+            delay_frames=self.online.delay_frames,
+            chunk_frames=self.evaluate.chunk_frames,
+        )
 
     @model_validator(mode="after")
     def _groups_agree(self) -> Params:

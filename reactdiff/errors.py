@@ -1,5 +1,9 @@
 """The errors a user can act on, and how the command line answers each kind.
 
+``ReactdiffError`` is the root of every error class of the project (the library, ``flows/``,
+``ops/``): ``except ReactdiffError`` tells our errors from a library's, and
+tests/test_errors.py fails on a class outside the tree.
+
 ``UserError``: the input is wrong (a params key, a data file, a metric input); the message names
 it and the command exits 2. ``DataQualityError``: the data was read but breaks an expectation
 (validation, the feature store suite); the command prints one line per failure and exits 1.
@@ -11,7 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class UserError(Exception):
+class ReactdiffError(Exception):
+    """Root of the project's errors; a subclass may also derive from the builtin its callers
+    catch (``ValueError``, ``RuntimeError``, ``ArithmeticError``)."""
+
+
+class UserError(ReactdiffError):
     """Bad input the user can fix; ``str(err)`` says which input and what is wrong."""
 
     exit_code = 2
@@ -42,7 +51,7 @@ class InputError(UserError, ValueError):
         super().__init__(f"{name}: {problem}")
 
 
-class DataQualityError(Exception):
+class DataQualityError(ReactdiffError):
     """The data broke expectations; ``failures`` are the lines to show (the message names the
     report with the details), ``warnings`` lines to show before them."""
 

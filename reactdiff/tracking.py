@@ -6,7 +6,8 @@
 Every stage run is tagged with the stage name, the git commit and the ``dvc.lock`` hashes of
 the upstream outputs it reads, so a run can be traced back to the exact data it saw.
 The store defaults to ``tracking.default_uri`` (a local SQLite file); MLFLOW_TRACKING_URI
-overrides it. The parent run id of a pipeline run comes in REACTDIFF_PARENT_RUN_ID.
+overrides it. The parent run id of a pipeline run comes in REACTDIFF_PARENT_RUN_ID; the
+orchestrator opens that run as a ``PipelineRun``, with the same run tags (``run_tags``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import dataclasses
 import os
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
-
-import yaml
+from typing import Any, TypeVar
 
 from reactdiff.config import Params
+from reactdiff.dvc_pipeline import locked_output_hashes, stage_definitions, stage_deps
 from reactdiff.errors import DataFileError, UserError
 from reactdiff.processes import pid_alive, this_host
 from reactdiff.stages.result import StageOptions, StageResult
@@ -29,15 +29,6 @@ from reactdiff.stages.result import StageOptions, StageResult
 OptionsT = TypeVar("OptionsT", bound=StageOptions)
 
 PARENT_RUN_ENV = "REACTDIFF_PARENT_RUN_ID"
-
-# No network here, and no one asked to be tracked.
-for _var, _value in {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-    "GX_ANALYTICS_ENABLED": "false",
-    "DVC_NO_ANALYTICS": "1",
-}.items():
-    os.environ.setdefault(_var, _value)
 
 
 def mlflow_name(name: str) -> str:
@@ -70,20 +61,11 @@ def git_commit(cwd: Path = Path()) -> str:
 def upstream_hashes(stage: str, cwd: Path = Path()) -> dict[str, str]:
     """dvc.lock hashes of the outputs of earlier stages that ``stage`` depends on."""
     try:
-        dvc_yaml = yaml.safe_load((cwd / "dvc.yaml").read_text())
-        lock = yaml.safe_load((cwd / "dvc.lock").read_text())
+        deps = set(stage_deps(stage_definitions(cwd).get(stage, {})))
+        locked = locked_output_hashes(cwd)
     except FileNotFoundError:
         return {}
-    deps = {
-        d if isinstance(d, str) else next(iter(d))
-        for d in dvc_yaml.get("stages", {}).get(stage, {}).get("deps", [])
-    }
-    hashes = {}
-    for entry in (lock or {}).get("stages", {}).values():
-        for out in entry.get("outs", []):
-            if out["path"] in deps:
-                hashes[f"dvc.dep.{out['path']}"] = out.get("md5") or out.get("hash", "")
-    return hashes
+    return {f"dvc.dep.{path}": digest for path, digest in locked.items() if path in deps}
 
 
 def _log_epoch(history_row: dict[str, float]) -> None:
@@ -151,12 +133,7 @@ def stage_run(
     mlflow.set_tracking_uri(tracking_uri(params))
     experiment = mlflow.set_experiment(params.tracking.experiment)
     close_stale_runs(mlflow.MlflowClient(), experiment.experiment_id)
-    tags = {
-        "stage": stage,
-        "git_commit": git_commit(),
-        **process_tags(),
-        **upstream_hashes(stage),
-    }
+    tags = {**run_tags(stage), **upstream_hashes(stage)}
     parent = os.environ.get(PARENT_RUN_ENV) or None
     with mlflow.start_run(run_name=stage, tags=tags, parent_run_id=parent):
         try:
@@ -177,6 +154,55 @@ HOST_TAG, PID_TAG = "reactdiff.host", "reactdiff.pid"  # the process a run belon
 def process_tags() -> dict[str, str]:
     """Tags naming this process, so that a later run can tell its run was left RUNNING."""
     return {HOST_TAG: this_host(), PID_TAG: str(os.getpid())}
+
+
+def run_tags(stage: str) -> dict[str, str]:
+    """The tags of every run: its stage ("pipeline" for the parent run), the git commit and
+    the process it belongs to."""
+    return {"stage": stage, "git_commit": git_commit(), **process_tags()}
+
+
+class PipelineRun:
+    """The MLflow run of a whole pipeline, which the runs of its stages nest under
+    (``PARENT_RUN_ENV``). Made with the client API: the stages log to it from other
+    processes, so it must not be this process's "active" run."""
+
+    def __init__(
+        self,
+        params: Params,
+        stages: list[str],
+        overrides: Mapping[str, Any],
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Open the run in ``params``' experiment, tagged with the ``stages`` it runs and
+        ``tags`` (e.g. the orchestrator's ids), the ``overrides`` of params.yaml as params."""
+        from mlflow import MlflowClient
+
+        self.uri = tracking_uri(params)
+        self.client = MlflowClient(self.uri)
+        name = params.tracking.experiment
+        experiment = self.client.get_experiment_by_name(name)
+        self.experiment_id = (
+            experiment.experiment_id if experiment else self.client.create_experiment(name)
+        )
+        close_stale_runs(self.client, self.experiment_id)  # of pipelines killed outright
+        all_tags = {**run_tags("pipeline"), "stages": ",".join(stages), **(tags or {})}
+        run = self.client.create_run(self.experiment_id, tags=all_tags, run_name="pipeline")
+        self.id = run.info.run_id
+        for key, value in overrides.items():
+            self.client.log_param(self.id, key, value)
+
+    def stage_done(self, stage: str, status: str) -> None:
+        self.client.set_tag(self.id, f"stage.{stage}", status)
+
+    def finish(self) -> None:
+        self.client.set_terminated(self.id, "FINISHED")
+
+    def fail(self, stage: str, error: BaseException) -> None:
+        """FAILED with the error as a tag; KILLED when the run was interrupted (cancelled)."""
+        self.stage_done(stage, "failed")
+        self.client.set_tag(self.id, "error", f"{type(error).__name__}: {error}"[:5000])
+        self.client.set_terminated(self.id, end_status(error))
 
 
 def end_status(err: BaseException) -> str:
@@ -202,7 +228,7 @@ def close_stale_runs(client, experiment_id: str) -> list[str]:
 
 def generation_config(params: Params) -> dict[str, object]:
     """How the served model samples: as ``reactdiff generate`` does with these params."""
-    return {"chunk_frames": params.evaluate.chunk_frames, **params.generation_kwargs()}
+    return dataclasses.asdict(params.generation())
 
 
 def log_registered_model(
@@ -215,9 +241,9 @@ def log_registered_model(
 ) -> str:
     """Log ``model`` and register it; returns the new version.
 
-    A ReactDiff is logged as a pyfunc (``reactdiff/models/pyfunc.py`` with ``model_file`` as
-    its artifact, the tensor signature and input example the wrapper gives, and ``generation``
-    as its sampling settings, see ``generation_config``), so that
+    A reaction model (any family) is logged as a pyfunc (``reactdiff/serving.py`` with
+    ``model_file`` as its artifact, the tensor signature and input example the wrapper gives,
+    and ``generation`` as its sampling settings, see ``generation_config``), so that
     ``mlflow models serve -m models:/<name>@champion`` serves reactions; any other model is
     logged with MLflow's pytorch flavour.
 
@@ -235,10 +261,10 @@ def log_registered_model(
     import mlflow
     import torch
 
-    from reactdiff.models.reactdiff import ReactDiff
+    from reactdiff.models.family import ReactionModel
 
     requirements = [f"torch=={torch.__version__.split('+')[0]}", "reactdiff"]
-    if isinstance(model, ReactDiff):
+    if isinstance(model, ReactionModel):
         info = _log_pyfunc(model, name, registered_name, model_file, requirements, generation)
     else:
         info = mlflow.pytorch.log_model(
@@ -267,7 +293,7 @@ def _log_pyfunc(
     requirements: list[str],
     generation: dict[str, object] | None,
 ):
-    """Log and register the ReactDiff pyfunc (``reactdiff/models/pyfunc.py`` as the model's
+    """Log and register the reaction model's pyfunc (``reactdiff/serving.py`` as the model's
     code, MLflow's "models from code": nothing is pickled); returns MLflow's ModelInfo.
 
     The signature and input example are the model's own streams and widths. Logging serves the
@@ -276,17 +302,17 @@ def _log_pyfunc(
     """
     import mlflow
 
-    from reactdiff.models import pyfunc
+    from reactdiff import serving
 
     return mlflow.pyfunc.log_model(
         name=name,
         registered_model_name=registered_name,
-        python_model=pyfunc.__file__,
-        artifacts={pyfunc.MODEL_ARTIFACT: str(model_file)},
+        python_model=serving.__file__,
+        artifacts={serving.MODEL_ARTIFACT: str(model_file)},
         model_config={"generation": generation or {}},
         pip_requirements=requirements,
-        signature=pyfunc.signature(model),
-        input_example=pyfunc.input_example(model),
+        signature=serving.signature(model),
+        input_example=serving.input_example(model),
     )
 
 

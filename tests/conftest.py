@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from reactdiff.data.synthetic.drop import write_drop
+from reactdiff.data.formats.react2024 import ReactLayout
+from reactdiff.data.synthetic.react2024 import write_drop
 from tests.helpers.params import params_with, repo_params, tiny_spec
 from tests.helpers.stores import changes, environment_store, private_store, snapshot
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # Each test process (one per xdist worker) gets a Prefect home of its own: the temporary Prefect
 # servers of the flow tests then neither share one SQLite database nor fill the user's history.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="reactdiff-test-prefect-")
@@ -64,11 +63,10 @@ def tiny_store_master(tiny_drop_master, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("features") / "store"
     extract_features(
-        tiny_drop_master,
+        ReactLayout(tiny_drop_master),
         out,
-        split_clips(tiny_drop_master),
+        split_clips(ReactLayout(tiny_drop_master)),
         repo_params().features,
-        "react2024",
         workers=1,
         progress=False,
     )
@@ -157,12 +155,12 @@ def mlflow_store(tmp_path, monkeypatch) -> str:
 
 @pytest.fixture(scope="session")
 def mars_master(tmp_path_factory) -> Path:
-    """A hand-made REACT 2025 tree (tests/helpers/mars.py) with its splits (``splits/``) and
+    """A hand-made REACT 2025 tree (tests/helpers/react2025_tree.py) with its splits (``splits/``) and
     mfcc + emotion + 3dmm store (``store/``) next to it (``root/``). Never modify: copy it."""
-    from reactdiff.data.mars import MarsLayout
+    from reactdiff.data.formats.react2025 import MarsLayout
     from reactdiff.features.extract import extract_features, split_clips
     from reactdiff.stages.split import write_splits
-    from tests.helpers.mars import write_mars_tree
+    from tests.helpers.react2025_tree import write_mars_tree
 
     base = tmp_path_factory.mktemp("mars")
     layout = MarsLayout(write_mars_tree(base / "root"))

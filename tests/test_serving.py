@@ -21,17 +21,26 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from reactdiff.data.format import AU_SLICE, EXPR_SLICE, VA_SLICE
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.columns import AU_SLICE, EXPR_SLICE, VA_SLICE
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.features.store import FeatureStore
-from reactdiff.models.pyfunc import MAX_SAMPLES, request_params, speaker_streams
-from reactdiff.models.reactdiff import ReactDiff
+from reactdiff.generation import Generation
+from reactdiff.models import load_model
+from reactdiff.serving import (
+    MAX_SAMPLES,
+    ReactionPyfunc,
+    input_example,
+    request_params,
+    signature,
+    speaker_streams,
+)
 from reactdiff.tracking import (
     MODEL_FILE_TAG,
     generation_config,
     log_registered_model,
     registered_model_file,
 )
+from tests.helpers.toy_family import register_toy_family
 
 EXPERIMENT = "serving-test"
 DIMS = {"emotion": 25, "3dmm": 58, "mfcc": 26}
@@ -107,6 +116,24 @@ def test_params_default_to_the_signature_defaults():
     assert request_params({"samples": 3, "seed": 5, "online": True}).seed == 5
 
 
+def test_any_family_serves_through_the_protocol(monkeypatch, tmp_path):
+    """The pyfunc knows no model class: a second family gets its signature, example and
+    reactions from ``ReactionModel`` alone, and a model that cannot stream refuses online."""
+    toy = register_toy_family(monkeypatch)(DIMS)
+    assert {s.name: s.shape for s in signature(toy).inputs.inputs} == {
+        s: (-1, d) for s, d in DIMS.items()
+    }
+    example, _ = input_example(toy, 6)
+    assert {s: x.shape for s, x in example.items()} == {s: (6, d) for s, d in DIMS.items()}
+    served = ReactionPyfunc()
+    served.model, served.config = toy, Generation(steps=2)
+    out = served.predict(None, _streams(9), params={"samples": 3, "seed": 1})
+    assert out["emotion"].shape == (3, 9, 25) and out["3dmm"].shape == (3, 9, 58)
+    monkeypatch.setattr(type(toy), "can_stream", False)
+    with pytest.raises(MlflowException, match="this toy-mirror model cannot generate online"):
+        served.predict(None, _streams(9), params={"online": True})
+
+
 # ------------------------------------------------------------------ the registered model
 @pytest.fixture
 def store(mlflow_store, tmp_path) -> str:
@@ -132,7 +159,7 @@ def _register(tiny_reactdiff, alias: str | None = "champion") -> tuple[Path, str
     model_file = folder / "reactdiff.pt"
     with mlflow.start_run():
         version = log_registered_model(
-            ReactDiff.load(model_file),
+            load_model(model_file),
             "reactdiff",
             "reactdiff",
             model_file,
@@ -177,7 +204,7 @@ def test_the_registered_model_is_a_pyfunc_with_a_tensor_signature(
         "online": False,
     }
     config = info.flavors["python_function"]["config"]["generation"]
-    assert config == {"chunk_frames": 750, **params.generation_kwargs()}
+    assert Generation(**config) == params.generation() and config["chunk_frames"] == 750
 
     # the input example is the serving request format, of the model's real widths
     local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "m")))
@@ -225,7 +252,7 @@ def test_a_stage_registers_reactdiff_with_the_sampling_params(tiny_reactdiff, st
         return StageResult(
             summary="ok",
             model=RegisteredModel(
-                load=lambda: ReactDiff.load(folder / "reactdiff.pt"),
+                load=lambda: load_model(folder / "reactdiff.pt"),
                 artifact_path="reactdiff",
                 registered_name="reactdiff",
                 model_file=folder / "reactdiff.pt",
@@ -306,7 +333,6 @@ def test_mlflow_models_serve_answers_reactions_and_rejects_bad_requests(
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": store,
-        "MLFLOW_DISABLE_TELEMETRY": "true",
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",  # its uvicorn
     }
     command = [str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/reactdiff@champion"]

@@ -1,4 +1,4 @@
-"""promote_champion: the `champion` alias moves only to a version with a lower FRDist."""
+"""reactdiff.tracking: the champion alias, a stage's run, the pipeline's parent run, the tags."""
 
 from __future__ import annotations
 
@@ -154,3 +154,44 @@ def test_stale_running_runs_of_dead_processes_are_closed(mlflow_store):
     status = {r: client.get_run(r).info.status for r in (killed, alive, elsewhere, untagged)}
     assert status == {killed: "KILLED", alive: "RUNNING", elsewhere: "RUNNING", untagged: "RUNNING"}
     assert "ended without closing" in client.get_run(killed).data.tags["error"]
+
+
+def test_the_pipeline_run_is_the_parent_of_its_stage_runs(mlflow_store, monkeypatch):
+    """The parent run and a stage run nested under it carry the same run tags (commit,
+    process); the parent records the stages, the overrides and how each stage ended."""
+    from reactdiff.stages.result import StageOptions, StageResult
+    from reactdiff.tracking import HOST_TAG, PARENT_RUN_ENV, PID_TAG, PipelineRun, stage_run
+    from tests.helpers.params import params_with
+
+    params = params_with({"tracking": {"experiment": "stage-run-test"}})
+    parent = PipelineRun(params, ["data", "split"], {"train_mmt.epochs": 2}, {"flow": "f1"})
+    monkeypatch.setenv(PARENT_RUN_ENV, parent.id)
+    stage_run("data", lambda p, o: StageResult(summary="ok"), params, StageOptions())
+    parent.stage_done("data", "ran")
+    parent.fail("split", KeyboardInterrupt())
+
+    client = MlflowClient(mlflow_store)
+    run = client.get_run(parent.id)
+    tags = run.data.tags
+    assert run.info.status == "KILLED" and run.data.params == {"train_mmt.epochs": "2"}
+    assert tags["stage"] == "pipeline" and tags["stages"] == "data,split" and tags["flow"] == "f1"
+    assert tags["stage.data"] == "ran" and tags["stage.split"] == "failed"
+    assert tags["error"] == "KeyboardInterrupt: "
+    (child,) = client.search_runs([parent.experiment_id], "tags.stage = 'data'")
+    assert child.data.tags["mlflow.parentRunId"] == parent.id
+    assert all(child.data.tags[k] == tags[k] for k in ("git_commit", HOST_TAG, PID_TAG))
+
+
+def test_upstream_hashes_are_the_locked_outputs_a_stage_reads(tmp_path):
+    import yaml
+
+    from reactdiff.tracking import upstream_hashes
+
+    assert upstream_hashes("b", tmp_path) == {}  # no dvc.yaml: no tags
+    stages = {"a": {"cmd": "a", "outs": ["out/a"]}, "b": {"cmd": "b", "deps": ["out/a", "b.py"]}}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    assert upstream_hashes("b", tmp_path) == {}  # no dvc.lock yet
+    lock = {"stages": {"a": {"outs": [{"path": "out/a", "md5": "aaa.dir"}]}}}
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump(lock))
+    assert upstream_hashes("b", tmp_path) == {"dvc.dep.out/a": "aaa.dir"}
+    assert upstream_hashes("a", tmp_path) == {} and upstream_hashes("zz", tmp_path) == {}

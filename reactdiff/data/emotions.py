@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from reactdiff.data.format import read_emotion
-from reactdiff.data.layout import Pair, ReactLayout, mirrored, read_split_csv
-from reactdiff.data.layouts import Layout
+from reactdiff.data.columns import read_emotion
+from reactdiff.data.formats.base import Layout
+from reactdiff.data.splits import Pair, mirrored, read_split_csv
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,10 @@ def whole_clip_emotions(layout: Layout, split: str, rels: list[str]) -> dict[str
 
 
 def load_split_emotions(
-    root: Path, split: str, frames: int, split_csv: Path | None = None
+    layout: Layout, split: str, frames: int, split_csv: Path | None = None
 ) -> SplitEmotions:
-    """Speaker and listener emotion of every sample; ``split_csv`` defaults to the root's."""
-    layout = ReactLayout(Path(root))
+    """Speaker and listener emotion of every sample; ``split_csv`` defaults to the layout's
+    pairs."""
     pairs = read_split_csv(split_csv) if split_csv is not None else layout.pairs(split)
     samples = mirrored(pairs)
     rels = list(dict.fromkeys(r for p in pairs for r in (p.speaker, p.listener)))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reactdiff.data.format import FACE_3DMM_DIM
+from reactdiff.data.columns import FACE_3DMM_DIM
 from reactdiff.errors import DataFileError
 
 NPY_MAGIC = b"\x93NUMPY"  # how every .npy file starts

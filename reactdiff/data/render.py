@@ -23,7 +23,7 @@ import av
 import numpy as np
 
 from reactdiff.atomic import atomic_path
-from reactdiff.data.format import (
+from reactdiff.data.columns import (
     AU_COLUMNS,
     AU_SLICE,
     EMOTION_DIM,
@@ -32,13 +32,7 @@ from reactdiff.data.format import (
     VA_SLICE,
 )
 from reactdiff.data.readers import read_audio
-from reactdiff.data.synthetic.face import (
-    PALETTE,
-    PITCH,
-    YAW,
-    FaceDrive,
-    draw_face_labels,
-)
+from reactdiff.data.synthetic.face import PALETTE, PITCH, YAW, FaceDrive, draw_face_labels
 from reactdiff.errors import DataFileError
 
 TILE_SIZE = 128  # pixels of a square tile (a multiple of 16: even for yuv420p)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reactdiff.data.format import EMOTION_DIM
+from reactdiff.data.columns import EMOTION_DIM
 
 
 @dataclass(frozen=True)

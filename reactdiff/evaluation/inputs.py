@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reactdiff.data.format import EMOTION_DIM
+from reactdiff.data.columns import EMOTION_DIM
 from reactdiff.errors import InputError
 
 N_DIMS = EMOTION_DIM

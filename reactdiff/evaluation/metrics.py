@@ -5,7 +5,7 @@ docstring names them) to round-off, accepts numpy arrays or torch tensors and re
 python float. Shapes: pred (N, S, T, 25), listener and speaker (N, T, 25), neighbours (N, N) 0/1.
 FRCorr and FRDist also take a listener *pool* (J, T, 25) with neighbours (N, J): row k marks the
 pool sequences appropriate for speaker k (the REACT 2025 protocol scores each item against its own
-ground truths, see :mod:`reactdiff.evaluation.session_protocol`).
+ground truths, see :mod:`reactdiff.evaluation.protocols.session`).
 The single metrics trust their inputs; :func:`compute_all` validates them first and refuses a
 result that is not finite (see :func:`validate_metric_inputs` for the accepted domain).
 
@@ -25,9 +25,9 @@ from typing import Any
 import numba
 import numpy as np
 import scipy.linalg
-import torch
 
 from reactdiff.devices import resolve_device
+from reactdiff.errors import ReactdiffError
 from reactdiff.evaluation import dtw as _dtw
 from reactdiff.evaluation.inputs import (
     MAX_ABS,
@@ -55,11 +55,10 @@ __all__ = [
 
 METRIC_KEYS = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn", "FRSyn_all", "FRRea_emotion")
 _SPEAKER_CHUNK = 32  # speakers per chunk: bounds the float64 copies of pred
-_CUDA_SPEAKER_CHUNK = 16 * _SPEAKER_CHUNK  # speakers per GPU launch: ~10^5 pairs fill a GPU
 CCC_EPS = 1e-8  # the official CCC's denominator term
 
 
-class MetricValueError(ArithmeticError):
+class MetricValueError(ReactdiffError, ArithmeticError):
     """A metric is NaN or infinite although its inputs passed validation: a bug, not bad input."""
 
 
@@ -70,20 +69,16 @@ def metrics_device(requested: str) -> str:
     is an error, never a CPU run."""
     device = resolve_device(requested).type
     if device == "cuda":
-        from reactdiff.evaluation import dtw_cuda
-
-        if requested == "auto" and not dtw_cuda.cuda_available():
+        if requested == "auto" and not _dtw.cuda_available():
             return "cpu"
-        dtw_cuda.require_cuda()
+        _dtw.require_cuda()
     return device
 
 
 def describe_device(device: str) -> str:
     """What the metrics run on, for a log line: the GPU's name, or the CPU threads used."""
     if device == "cuda":
-        from reactdiff.evaluation import dtw_cuda
-
-        return f"cuda ({dtw_cuda.device_name()})"
+        return f"cuda ({_dtw.device_name()})"
     return f"cpu, {numba.get_num_threads()} threads (FRDist)"
 
 
@@ -175,25 +170,6 @@ def fr_corr(pred: Any, listener: Any, neighbours: Any, device: str | None = None
 
 
 # --------------------------------------------------------------------------- FRDist
-def _frdist_numba(
-    p: np.ndarray,
-    listeners: _dtw.Sequences,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    progress: bool,
-) -> float:
-    total = 0.0
-    chunks = list(_chunks(p.shape[0]))
-    bar = _progress(len(chunks), "FRDist", progress)
-    for sl in chunks:
-        samples, owner, weight = _chunk_tasks(p, sl)
-        values = _dtw.min_dtw_tasks(_dtw.to_dim_major(samples), owner, listeners, indptr, indices)
-        total += float(np.dot(values, weight))
-        bar.update(1)
-    bar.close()
-    return total / p.shape[0]
-
-
 def _chunk_tasks(p: np.ndarray, sl: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct float32 samples of speakers ``sl``: (U, T, 25), owner speaker, multiplicity."""
     samples, owner, weight = [], [], []
@@ -208,69 +184,6 @@ def _chunk_tasks(p: np.ndarray, sl: slice) -> tuple[np.ndarray, np.ndarray, np.n
         np.asarray(owner, dtype=np.int64),
         np.asarray(weight, dtype=np.float64),
     )
-
-
-def _frdist_torch(
-    p: np.ndarray,
-    lis: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    device: str,
-    progress: bool,
-    pair_batch: int = 4096,
-) -> float:
-    """Brute-force FRDist with the batched wavefront: every (sample, neighbour) pair."""
-    lis_t = torch.from_numpy(_f32(lis)).to(device)
-    total = 0.0
-    chunks = list(_chunks(p.shape[0], 4 * _SPEAKER_CHUNK))
-    bar = _progress(len(chunks), "FRDist", progress)
-    for sl in chunks:
-        samples, owner, weight = _chunk_tasks(p, sl)
-        counts = indptr[owner + 1] - indptr[owner]
-        pair_u = np.repeat(np.arange(len(owner)), counts)
-        pair_j = np.concatenate([indices[indptr[k] : indptr[k + 1]] for k in owner])
-        samples_t = torch.from_numpy(samples).to(device)
-        best = np.full(len(owner), np.inf)
-        for start in range(0, len(pair_u), pair_batch):
-            u = pair_u[start : start + pair_batch]
-            vals = _dtw.weighted_dtw_torch(
-                samples_t,
-                lis_t,
-                torch.from_numpy(u),
-                torch.from_numpy(pair_j[start : start + pair_batch]),
-            )
-            np.minimum.at(best, u, vals.cpu().numpy())
-        total += float(np.dot(best, weight))
-        bar.update(1)
-    bar.close()
-    return total / p.shape[0]
-
-
-def _frdist_cuda(
-    p: np.ndarray,
-    lis: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    progress: bool,
-) -> float:
-    """The numba-cuda kernels (:mod:`reactdiff.evaluation.dtw_cuda`) on many speakers per
-    launch; the per-sample minima are the CPU path's, and they are summed in its chunks and
-    order, so FRDist is bit-identical."""
-    from reactdiff.evaluation import dtw_cuda  # compiles the GPU kernels: only when asked
-
-    listeners = dtw_cuda.CudaListeners(lis)
-    total = 0.0
-    launches = list(_chunks(p.shape[0], _CUDA_SPEAKER_CHUNK))
-    bar = _progress(len(launches), "FRDist (cuda)", progress)
-    for launch in launches:
-        samples, owner, weight = _chunk_tasks(p, launch)
-        values = dtw_cuda.min_dtw_cuda(samples, owner, listeners, indptr, indices)
-        for sl in _chunks(launch.stop - launch.start):
-            part = (owner >= launch.start + sl.start) & (owner < launch.start + sl.stop)
-            total += float(np.dot(np.array(values[part]), np.array(weight[part])))
-        bar.update(1)
-    bar.close()
-    return total / p.shape[0]
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
@@ -299,24 +212,20 @@ def fr_dist(
     """
     p, lis = as_numpy(pred), as_numpy(listener)
     indptr, indices = _neighbour_lists(neighbours)
-    if backend is None:
-        backend = {None: "numba", "cpu": "numba", "cuda": "cuda"}.get(
-            None if device is None else str(device), "torch"
-        )
-    if backend == "numba":
-        return _frdist_numba(
-            p, _dtw.Sequences.of(_dtw.to_dim_major(lis)), indptr, indices, progress
-        )
-    if backend == "cuda":
-        if device not in (None, "cuda"):
-            raise ValueError(
-                f"the cuda backend runs on the current GPU (device 'cuda'; CUDA_VISIBLE_DEVICES "
-                f"picks it), got device {device!r}"
-            )
-        return _frdist_cuda(p, lis, indptr, indices, progress)
-    if backend != "torch":
-        raise ValueError(f"backend must be 'numba', 'cuda' or 'torch', got {backend!r}")
-    return _frdist_torch(p, lis, indptr, indices, str(device or "cpu"), progress)
+    pool = _dtw.listener_pool(lis, device, backend)
+    total = 0.0
+    calls = list(_chunks(p.shape[0], pool.speakers_per_call))
+    bar = _progress(len(calls), pool.label, progress)
+    for call in calls:
+        samples, owner, weight = _chunk_tasks(p, call)
+        values = pool.min_dtw(samples, owner, indptr, indices)
+        # summed in the CPU path's chunks and order, whichever path ran: the same FRDist
+        for sl in _chunks(call.stop - call.start):
+            part = (owner >= call.start + sl.start) & (owner < call.start + sl.stop)
+            total += float(np.dot(values[part], weight[part]))
+        bar.update(1)
+    bar.close()
+    return total / p.shape[0]
 
 
 # --------------------------------------------------------------------------- diversity

@@ -1,8 +1,9 @@
-"""Reactions of a trained ReactDiff to every speaker of a split, as the metrics take them.
+"""Reactions of a trained model (any family) to every speaker of a split, as the metrics take
+them.
 
 A mode is one row of the evaluation: ``offline`` and ``online`` generation, and
 ``reconstruct``, the paper's "w/o diffusion" ablation (the speaker's own latent decoded, the
-same for every sample).
+same for every sample), which only a model that ``Reconstructs`` has.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
-from reactdiff.models.reactdiff import ReactDiff
+from reactdiff.errors import ConfigError
+from reactdiff.generation import Generation
+from reactdiff.models.family import ReactionModel, Reconstructs
 
 MODES = ("offline", "online", "reconstruct")
 
@@ -26,22 +29,31 @@ class Reactions(NamedTuple):
     face: np.ndarray | list[np.ndarray]
 
 
+def _check_mode(model: ReactionModel, mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "reconstruct" and not isinstance(model, Reconstructs):
+        raise ConfigError(
+            f"mode reconstruct (the w/o diffusion row): a {model.family} model does not "
+            "reconstruct its input"
+        )
+
+
 def model_predictions(
-    model: ReactDiff,
+    model: ReactionModel,
     batches: Iterable[dict],
     mode: str,
     samples: int,
     seed: int,
-    sampling: dict,
+    generation: Generation,
     progress: bool = True,
 ) -> Reactions:
     """(N, S, T, D) reactions to the speakers of ``batches`` (items of a PairFeatureDataset).
 
-    Batch i is sampled with seed ``seed + i``, so a rerun draws the same noise; ``sampling``
-    holds the keyword arguments of ``ReactDiff.generate`` (steps, eta, guidance, delay_frames).
+    Batch i is sampled with seed ``seed + i``, so a rerun draws the same noise, as
+    ``generation`` says.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    _check_mode(model, mode)
     emotions, faces = [], []
     for i, batch in enumerate(tqdm(batches, desc=f"ReactDiff {mode}", disable=not progress)):
         if mode == "reconstruct":  # deterministic: S identical copies
@@ -50,7 +62,11 @@ def model_predictions(
             )
         else:
             face, emotion = model.generate(
-                batch["speaker"], samples, online=mode == "online", seed=seed + i, **sampling
+                batch["speaker"],
+                samples,
+                online=mode == "online",
+                seed=seed + i,
+                **generation.sampling(),
             )
         emotions.append(emotion.cpu().numpy())
         faces.append(face.cpu().numpy())
@@ -58,35 +74,33 @@ def model_predictions(
 
 
 def clip_predictions(
-    model: ReactDiff,
+    model: ReactionModel,
     items: Iterable[dict],
     mode: str,
     samples: int,
     seed: int,
-    sampling: dict,
-    chunk_frames: int,
+    generation: Generation,
     progress: bool = True,
 ) -> Reactions:
     """(S, T_k, D) reactions to each item of clips of any length (items of a PairFeatureDataset
-    of whole clips), generated offline in chunks of ``chunk_frames`` and online as one stream.
-    Item k is sampled with seed ``seed + k``."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    of whole clips), generated offline in chunks of ``generation.chunk_frames`` and online as
+    one stream. Item k is sampled with seed ``seed + k``."""
+    _check_mode(model, mode)
     emotions, faces = [], []
     for k, item in enumerate(tqdm(items, desc=f"ReactDiff {mode}", disable=not progress)):
         if mode == "reconstruct":  # deterministic: S identical copies
             face, emotion = (
                 y.expand(samples, -1, -1)
-                for y in model.reconstruct_clip(item["speaker"], chunk_frames)
+                for y in model.reconstruct_clip(item["speaker"], generation.chunk_frames)
             )
         else:
             face, emotion = model.generate_clip(
                 item["speaker"],
                 samples,
-                chunk_frames,
+                generation.chunk_frames,
                 online=mode == "online",
                 seed=seed + k,
-                **sampling,
+                **generation.sampling(),
             )
         emotions.append(emotion.cpu().numpy())
         faces.append(face.cpu().numpy())

@@ -6,7 +6,7 @@ the real listeners', AU combinations a face cannot make, and AUs frozen where th
   jittery; below: too still). ``emotion`` is the 25-d challenge vector, ``3dmm`` the 58
   coefficients (methods that produce no 3DMM, the baselines, have no ``*_3dmm`` keys).
 - ``AU_conflict``: the share of frames with both AUs of an antagonistic pair on
-  (``reactdiff.data.format.AU_CONFLICT_PAIRS``).
+  (``reactdiff.data.columns.AU_CONFLICT_PAIRS``).
 - ``AU_frozen``: of the (reaction, AU) columns whose real listener's AU changes in the clip, the
   share that never changes. One frozen column makes FRSyn its worst value (its Pearson r is NaN,
   which the official argmax takes for the best lag); this says how often that happens.
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reactdiff.data.format import AU_COLUMNS, AU_CONFLICT_PAIRS, AU_SLICE
+from reactdiff.data.columns import AU_COLUMNS, AU_CONFLICT_PAIRS, AU_SLICE
 
 REALISM_KEYS = ("Vel_emotion", "Acc_emotion", "AU_conflict", "AU_frozen")
 FACE_REALISM_KEYS = ("Vel_3dmm", "Acc_3dmm")

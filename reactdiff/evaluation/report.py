@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reactdiff.atomic import atomic_path, write_text
+from reactdiff.evaluation.protocols import get_protocol
 
 # (key in eval.json, column title, higher is better)
 COLUMNS: tuple[tuple[str, str, bool], ...] = (
@@ -40,45 +41,6 @@ def _columns(results: dict[str, dict[str, float]]) -> list[tuple[str, str, bool]
     return [c for c in COLUMNS if all(c[0] in m for m in results.values())]
 
 
-def _lags(context: dict) -> str:
-    lag, fps = context["max_lag"], context["fps"]
-    return f"lags -{lag}..{lag} frames, ±{lag / fps:.2f} s at {fps} fps"
-
-
-def _notes_2024(context: dict) -> str:
-    return (
-        f"Split `{context['split']}`: N = {context['n']} mirrored samples, S = {context['samples']} "
-        f"reactions each, T = {context['frames']} frames, {context['neighbours']:.1f} appropriate "
-        "listeners per speaker on average.\n\n"
-        "FRCorr sums over the S samples (perfect = S). FRSyn is the official script's: first sample "
-        "of each speaker (FRSyn (all samples), `FRSyn_all` in metrics/eval.json, averages every "
-        f"sample; {_lags(context)}). FRRea is the Fréchet distance of emotion-space frame features "
-        "`[x_t, x_t - x_{t-1}]`, not the image-based FID of the challenge (no renderer or "
-        "Inception weights here)."
-    )
-
-
-def _notes_2025(context: dict) -> str:
-    aligned = (
-        "cropped: each scored only on the chunks it covers whole"
-        if context["alignment"] == "crop"
-        else f"aligned to the item's length by the TorchScript post-processor {context['aligner']}"
-    )
-    return (
-        f"REACT 2025 protocol, split `{context['split']}`: {context['n']} items (both directions "
-        f"of every clip pair), S = {context['samples']} reactions each, scored in chunks of "
-        f"{context['chunk_frames']} frames: {context['scored_chunks']} chunks scored, "
-        f"{context['dropped_chunks']} shorter than {context['min_chunk_frames']} frames left out "
-        f"({context['dropped_frames']} frames). Ground truths per item: its own listener and "
-        f"{context['gt_samples']} drawn from its session (seed {context['seed']}; "
-        f"{context['gt_per_chunk']:.1f} distinct per chunk on average); those of other lengths "
-        f"are {aligned}. Generated AUs are rounded to 0/1 before scoring.\n\n"
-        "FRCorr sums over the S samples (perfect = S); every metric is a mean over the scored "
-        "chunks. FRSyn is the official script's: first sample of each item (FRSyn (all "
-        f"samples), `FRSyn_all` in metrics/eval.json, averages every sample; {_lags(context)})."
-    )
-
-
 def _table(results: dict[str, dict[str, float]], columns: list[tuple[str, str]]) -> list[str]:
     """Markdown rows; a method without a column's key (no 3DMM: a baseline) shows a dash."""
     head = "| Method | " + " | ".join(title for _, title in columns) + " |"
@@ -103,7 +65,7 @@ REALISM_NOTES = (
 def markdown_table(results: dict[str, dict[str, float]], context: dict) -> str:
     columns = [(key, title) for key, title, _ in _columns(results)]
     realism = [c for c in REALISM_COLUMNS if any(c[0] in m for m in results.values())]
-    notes = _notes_2025(context) if context["protocol"] == "react2025" else _notes_2024(context)
+    notes = get_protocol(context["protocol"]).notes(context)
     lines = ["# Evaluation", "", notes, "", *_table(results, columns), ""]
     if realism:
         lines += ["## Realism", "", REALISM_NOTES, "", *_table(results, realism), ""]

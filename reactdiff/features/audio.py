@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from reactdiff.config import MfccParams
-from reactdiff.data.layouts import Layout
+from reactdiff.data.formats import Layout
 from reactdiff.data.readers import read_audio
 from reactdiff.errors import DataFileError
 from reactdiff.features.base import Extractor

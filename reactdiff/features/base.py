@@ -25,9 +25,8 @@ from types import ModuleType
 
 import numpy as np
 
-from reactdiff.data import format as data_format
-from reactdiff.data import readers
-from reactdiff.data.layouts import Layout
+from reactdiff.data import columns, readers
+from reactdiff.data.formats import Layout
 
 _CHUNK = 1 << 20
 # sha256 of file contents, keyed by (resolved path, size, mtime_ns): each file is read at most
@@ -126,7 +125,7 @@ class Extractor(ABC):
 
     def code(self) -> list[ModuleType]:
         """The modules whose source determines the values: the extractor's and the readers'."""
-        return [inspect.getmodule(type(self)), readers, data_format]
+        return [inspect.getmodule(type(self)), readers, columns]
 
     def input_hash(self, layout: Layout, split: str, rel: str, stream: str, dtype: str) -> str:
         """Hash of everything that determines the stream's array for this clip."""

@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from reactdiff.config import TARGET_STREAMS
-from reactdiff.data.layout import Pair, mirrored, read_split_csv
+from reactdiff.data.splits import Pair, mirrored, read_split_csv
 from reactdiff.errors import DataFileError
 from reactdiff.features.store import FeatureStore, array_key
 

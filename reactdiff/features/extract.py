@@ -24,9 +24,8 @@ from tqdm import tqdm
 
 from reactdiff.atomic import OutputFolderError
 from reactdiff.config import FeaturesParams
-from reactdiff.data.format import REACT2024, ReactFormat, get_format
-from reactdiff.data.layout import SPLITS, ReactLayout, check_clip_rel, clips_of, read_split_csv
-from reactdiff.data.layouts import Layout, open_layout
+from reactdiff.data.formats import Layout, check_clip_rel
+from reactdiff.data.splits import SPLITS, clips_of, read_split_csv
 from reactdiff.errors import DataFileError, UserError
 from reactdiff.features.base import Extractor
 from reactdiff.features.store import MANIFEST, Entry, FeatureStore, Manifest, array_key
@@ -82,13 +81,12 @@ class ExtractionFailed(UserError):
         )
 
 
-def split_clips(root: Path | Layout, splits_dir: Path | None = None) -> dict[str, list[str]]:
-    """Every clip of every split, from ``splits_dir/<split>.csv`` or else the root's own
-    (REACT 2024: its CSVs; REACT 2025: its tree).
+def split_clips(layout: Layout, splits_dir: Path | None = None) -> dict[str, list[str]]:
+    """Every clip of every split, from ``splits_dir/<split>.csv`` or else the layout's own
+    (as its format finds them).
 
     Every CSV is read (and each path checked against the clip-path grammar) before anything
     else, so a bad row stops the run before a clip's file is opened or the store touched."""
-    layout = root if not isinstance(root, (str, Path)) else ReactLayout(Path(root))
     clips = {}
     for split in SPLITS:
         if splits_dir is not None:
@@ -208,20 +206,17 @@ def _check_store_folder(out: Path) -> None:
 
 
 def extract_features(
-    root: Path | Layout,
+    layout: Layout,
     out: Path,
     clips: dict[str, list[str]],
     params: FeaturesParams,
-    fmt: ReactFormat | str = REACT2024,
     streams: Sequence[str] | None = None,
     workers: int | None = None,
     progress: bool = True,
 ) -> ExtractionSummary:
-    """Bring the store at ``out`` up to date for the clips of ``root`` (a path, in format
-    ``fmt``, or a layout); bad input files are reported, not raised."""
+    """Bring the store at ``out`` up to date for the clips of ``layout``; bad input files are
+    reported, not raised."""
     start = time.perf_counter()
-    fmt = get_format(fmt) if isinstance(fmt, str) else fmt
-    layout = open_layout(root, fmt) if isinstance(root, (str, Path)) else root
     out = Path(out)
     for rels in clips.values():  # a path outside the root is refused before the store is read
         for rel in rels:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from reactdiff.config import FacialParams
-from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM, read_emotion
-from reactdiff.data.layouts import Layout
+from reactdiff.data.columns import EMOTION_DIM, FACE_3DMM_DIM, read_emotion
+from reactdiff.data.formats import Layout
 from reactdiff.data.readers import read_3dmm, read_video
 from reactdiff.devices import resolve_device
 from reactdiff.errors import ConfigError, DataFileError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reactdiff.config import FEATURE_STREAMS, TARGET_STREAMS, FeaturesParams
-from reactdiff.data.format import ReactFormat
+from reactdiff.data.formats import Format
 from reactdiff.errors import ConfigError
 from reactdiff.features.base import Extractor
 
@@ -22,7 +22,7 @@ def resolve_streams(requested: Iterable[str]) -> tuple[str, ...]:
 
 
 def build_extractors(
-    params: FeaturesParams, streams: Iterable[str], fmt: ReactFormat
+    params: FeaturesParams, streams: Iterable[str], fmt: Format
 ) -> list[Extractor]:
     """One extractor per group of streams for clips of format ``fmt``; bad or missing model
     paths raise ConfigError."""
@@ -35,7 +35,7 @@ def build_extractors(
     from reactdiff.features.wav2vec import Wav2VecExtractor
 
     streams = resolve_streams(streams)
-    frames, fps = (None if fmt.variable_length else fmt.frames), fmt.fps
+    frames, fps = fmt.fixed_frames, fmt.fps
     out: list[Extractor] = []
     if "mfcc" in streams:
         out.append(MfccExtractor(params.mfcc, frames, fps, fmt.audio_slack_frames))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from reactdiff.config import Wav2VecParams
-from reactdiff.data.layouts import Layout
+from reactdiff.data.formats import Layout
 from reactdiff.devices import resolve_device
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features import audio

@@ -18,9 +18,11 @@ windows are sampled one at a time, in order, with one random generator, whatever
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+from reactdiff.generation import Generation
 
 if TYPE_CHECKING:
     from reactdiff.models.reactdiff import ReactDiff
@@ -36,12 +38,11 @@ class OnlineSession:
         model: ReactDiff,
         num_samples: int,
         *,
-        delay_frames: int = 0,
         seed: int | None = None,
-        steps: int | None = None,
-        eta: float = 0.0,
-        guidance: float = 1.0,
+        **sampling: Any,
     ) -> None:
+        settings = Generation(**sampling)
+        delay_frames = settings.delay_frames
         window, decoder_window = model.window, model.mmt.cfg.decoder_window
         if not decoder_window or window % decoder_window:
             raise ValueError(
@@ -53,7 +54,11 @@ class OnlineSession:
         model.eval()
         self.model, self.samples, self.delay = model, num_samples, delay_frames
         self.window = window
-        self.sampling = {"steps": steps, "eta": eta, "guidance": guidance}
+        self.sampling = {
+            "steps": settings.steps,
+            "eta": settings.eta,
+            "guidance": settings.guidance,
+        }
         self.device = next(model.parameters()).device
         self.generator = torch.Generator(device=self.device)
         if seed is None:

@@ -2,7 +2,7 @@
 expression probabilities that sum to 1.
 
 The positions of those groups in the emotion vector are the data format's; a model receives
-them as an ``EmotionLayout`` (built from ``reactdiff.data.format`` by the training stage) and
+them as an ``EmotionLayout`` (built from ``reactdiff.data.columns`` by the training stage) and
 saves it with its weights.
 """
 

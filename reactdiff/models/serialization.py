@@ -43,10 +43,15 @@ def load_state_file(path: Path | str, what: str, keys: tuple[str, ...] = ()) -> 
         ) from None
     if not isinstance(state, dict):
         raise DataFileError(path, f"not a {what}: holds a {type(state).__name__}, not a dict")
+    require_keys(state, path, what, keys)
+    return state
+
+
+def require_keys(state: dict[str, Any], path: Path | str, what: str, keys: tuple[str, ...]) -> None:
+    """An error naming ``path`` and what it lacks unless ``state`` has every one of ``keys``."""
     missing = [k for k in keys if k not in state]
     if missing:
-        raise DataFileError(path, f"not a {what}: missing {', '.join(missing)}")
-    return state
+        raise DataFileError(Path(path), f"not a {what}: missing {', '.join(missing)}")
 
 
 def load_weights(

@@ -8,19 +8,13 @@ DVC re-runs the later stages when the real drop changes.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import time
 from pathlib import Path
 
 from reactdiff.atomic import atomic_dir, write_json
 from reactdiff.config import Params
-from reactdiff.data.format import REACT2024, REACT2025, ReactFormat
-from reactdiff.data.layout import SPLITS, ReactLayout
-from reactdiff.data.layouts import resolve_format
-from reactdiff.data.mars import INDEX_STREAM, MODALITY_DIRS
-from reactdiff.data.synthetic.drop import SynthSpec, write_drop
-from reactdiff.data.synthetic.mars import MarsSynthSpec, plan_recordings, write_mars_drop
+from reactdiff.data.formats import Format, resolve_format
 from reactdiff.errors import DataFileError
 from reactdiff.stages.result import StageOptions, StageResult
 
@@ -30,16 +24,9 @@ Options = StageOptions
 OWNER = "reactdiff data"  # data.root is replaced whole: only ever an earlier output of this
 
 
-def _required(root: Path, fmt: ReactFormat) -> list[Path]:
-    """What a root of the format must have before anything else is read."""
-    if fmt.name == REACT2025.name:
-        return [root / s / MODALITY_DIRS[INDEX_STREAM] for s in SPLITS]
-    return [p for s in SPLITS for p in (ReactLayout(root).split_csv(s), root / s)]
-
-
-def fingerprint(root: Path, fmt: ReactFormat = REACT2024) -> dict:
+def fingerprint(root: Path, fmt: Format) -> dict:
     """Path, size and mtime of every file under a real root, hashed into one digest."""
-    missing = [p for p in _required(root, fmt) if not p.exists()]
+    missing = [p for p in fmt.required_paths(root) if not p.exists()]
     if missing:
         raise DataFileError(root, f"not a {fmt.name} root: missing " + ", ".join(map(str, missing)))
     digest, n = hashlib.sha256(), 0
@@ -59,30 +46,10 @@ def _synthesize(params: Params, options: Options, run_params: dict) -> dict:
     """Write the synthetic drop of ``data.format`` into data.root; its summary. ``run_params``
     gains the drop's spec."""
     workers = params.data.synthetic.workers
-    if resolve_format(params.data).name == REACT2025.name:
-        mars = MarsSynthSpec.from_params(params)
-        run_params.update(dataclasses.asdict(mars), workers=workers)
-        write_mars_drop(
-            params.data.root, mars, workers=workers, progress=options.progress, owner=OWNER
-        )
-        frames = sum(r.frames for r in plan_recordings(mars))
-        return {
-            "source": "synthetic",
-            "format": REACT2025.name,
-            "dyads": mars.dyads,
-            "sessions": mars.sessions,
-            "clips": mars.dyads * mars.sessions,  # one per (dyad, session), under both roles
-            "total_frames": frames,
-            "total_clip_seconds": round(frames / mars.fps, 2),
-        }
-    spec = SynthSpec.from_params(params)
-    run_params.update(dataclasses.asdict(spec), workers=workers)
-    write_drop(params.data.root, spec, workers=workers, progress=options.progress, owner=OWNER)
-    return {
-        "source": "synthetic",
-        "sessions": spec.sessions,
-        "clips": spec.sessions * spec.clips_per_session,
-    }
+    fmt = resolve_format(params.data)
+    drop = fmt.write_synthetic(params.data.root, params, {}, workers, options.progress, OWNER)
+    run_params.update(drop.spec, workers=workers)
+    return dict(drop.summary)
 
 
 def run(params: Params, options: Options) -> StageResult:

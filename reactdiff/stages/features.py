@@ -1,8 +1,8 @@
 """The `features` stage: every stream of every clip into the feature store, then validated.
 
 The clips come from the split stage's CSVs (``split.out``) for the pipeline's own root, from the
-root itself for any other root (REACT 2024: its CSVs; REACT 2025: its tree). A bad input file does not stop the other clips: their arrays are
-stored, then every bad file is named (exit 2). The store is then checked by the feature-store
+root itself for any other root (as its format finds them). A bad input file does not stop the
+other clips: their arrays are stored, then every bad file is named (exit 2). The store is then checked by the feature-store
 suite (every stream of every clip present, the clip's frames, dims, dtype, finite, sha256) and the result
 written to ``<store>/validation.json``; a failure fails the stage (exit 1).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reactdiff.atomic import write_json
 from reactdiff.config import Params
-from reactdiff.data.layouts import Layout, open_layout, resolve_format
+from reactdiff.data.formats import open_layout, resolve_format
 from reactdiff.errors import DataQualityError
 from reactdiff.features.extract import ExtractionFailed, extract_features, split_clips
 from reactdiff.features.inventory import store_table
@@ -33,12 +33,6 @@ class Options(StageOptions):
     workers: int | None = None  # [features.workers]
 
 
-def _expected_frames(layout: Layout):
-    """Rows every array of a clip must have: the format's fixed length or the clip's own."""
-    fixed = None if layout.fmt.variable_length else layout.fmt.frames
-    return lambda split, rel: fixed if fixed is not None else layout.clip_frames(split, rel)
-
-
 def run(params: Params, options: Options) -> StageResult:
     fp = params.features
     own_root = options.root is None
@@ -50,10 +44,10 @@ def run(params: Params, options: Options) -> StageResult:
     workers = options.workers or fp.workers
     splits_dir = params.split.out if own_root and params.split.out.is_dir() else None
     clips = split_clips(layout, splits_dir)
-    summary = extract_features(layout, out, clips, fp, fmt, streams, workers, options.progress)
+    summary = extract_features(layout, out, clips, fp, streams, workers, options.progress)
     if summary.errors:
         raise ExtractionFailed(summary)
-    table = store_table(FeatureStore(out), clips, summary.dims, _expected_frames(layout))
+    table = store_table(FeatureStore(out), clips, summary.dims, layout.clip_frames)
     report = validate_feature_table(table, fp.dtype)
     write_json(out / REPORT, asdict(report))
     failure = None

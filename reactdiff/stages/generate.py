@@ -1,11 +1,12 @@
-"""`reactdiff generate`: reactions of ReactDiff to one speaker clip, in the REACT formats.
+"""`reactdiff generate`: reactions of a trained model (any family) to one speaker clip, in the
+REACT formats.
 
 Not a DVC stage (it reads a model, not the pipeline's data) but run the same way. The clip's
 files are arranged as a one-clip drop in the layout of ``data.format`` (symlinks in a temp
 folder), so its features come from exactly the extractors the `features` stage uses. Sampling
 settings come from the ``sampling`` params; a clip longer than ``evaluate.chunk_frames`` is
-generated in chunks of that length, as the evaluation does. REACT 2025 clips have no fixed
-length: their facial-attributes file (``--speaker-emotion``) fixes it, so it is required.
+generated in chunks of that length, as the evaluation does. Where a format's clips have no
+fixed length, their emotion file (``--speaker-emotion``) fixes it, so it is required.
 
 Besides the files of each reaction and a plot, it writes ``reactions.mp4``, to watch whether
 the reactions fit: the speaker (its video when the clip has one, else its face drawn from its
@@ -24,27 +25,25 @@ import torch
 
 from reactdiff.atomic import atomic_path, save_npy
 from reactdiff.config import TARGET_STREAMS, Params
-from reactdiff.data.format import (
+from reactdiff.data.columns import (
     AU_SLICE,
     EXPR_SLICE,
     EXPRESSION_COLUMNS,
     VA_SLICE,
-    ReactFormat,
     read_emotion,
-    write_emotion,
 )
-from reactdiff.data.layouts import Layout, open_layout, resolve_format
+from reactdiff.data.formats import Format, Layout, open_layout, resolve_format
 from reactdiff.data.readers import read_3dmm
 from reactdiff.data.render import reaction_video
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.facial import TORCHSCRIPT_STREAMS
 from reactdiff.features.streams import build_extractors
-from reactdiff.models.reactdiff import ReactDiff
+from reactdiff.models import load_model
+from reactdiff.models.family import ReactionModel
 from reactdiff.stages.result import StageOptions, StageResult
 
 NAME = "generate"
 STAGED_SPLIT = "test"
-STAGED_REL = {"react2024": "NoXI/generate/Expert_video/1", "react2025": "speaker/session0/generate"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class SpeakerFiles:
     face_3dmm: Path | None = None
 
 
-def required_inputs(streams: list[str], fmt: ReactFormat) -> dict[str, str]:
+def required_inputs(streams: list[str], fmt: Format) -> dict[str, str]:
     """Which speaker files the model's feature streams (and the format) need -> the option
     that supplies each."""
     need = {"audio": "--speaker-audio"}
@@ -63,12 +62,12 @@ def required_inputs(streams: list[str], fmt: ReactFormat) -> dict[str, str]:
         need["video"] = "--speaker-video"
     if any(s in TARGET_STREAMS for s in streams):
         need.update(emotion="--speaker-emotion", face_3dmm="--speaker-3dmm")
-    if fmt.variable_length:  # the facial-attributes rows are the clip's frames
+    if fmt.needs_emotion_file():  # its rows are the clip's frames
         need["emotion"] = "--speaker-emotion"
     return need
 
 
-def stage_clip(files: SpeakerFiles, streams: list[str], tmp: Path, fmt: ReactFormat) -> Layout:
+def stage_clip(files: SpeakerFiles, streams: list[str], tmp: Path, fmt: Format) -> Layout:
     """A one-clip drop of symlinks in ``fmt``'s layout; a missing input is an error naming its
     option."""
     need = required_inputs(streams, fmt)
@@ -88,7 +87,7 @@ def stage_clip(files: SpeakerFiles, streams: list[str], tmp: Path, fmt: ReactFor
         src = Path(src).resolve()
         if not src.exists():
             raise DataFileError(src, "speaker input not found")
-        dst = layout.clip_path(STAGED_SPLIT, STAGED_REL[fmt.name], stream)
+        dst = layout.clip_path(STAGED_SPLIT, fmt.staged_rel, stream)
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.symlink_to(src)
     return layout
@@ -106,28 +105,22 @@ def clip_features(
     return {s: torch.from_numpy(np.asarray(out[s], dtype=np.float32)) for s in streams}
 
 
-def load_model(model: str | Path) -> ReactDiff:
-    """A ReactDiff from its file (a registered version's file is downloaded by the caller)."""
+def trained_model(model: str | Path) -> ReactionModel:
+    """The model in its file, of any family (a registered version's file is downloaded by the
+    caller)."""
     if not Path(model).is_file():
         raise DataFileError(model, "model not found (train it with `dvc repro train_ddim`)")
-    return ReactDiff.load(model)
+    return load_model(model)
 
 
 def write_reactions(
-    out: Path, face: torch.Tensor, emotion: torch.Tensor, fmt: ReactFormat
+    out: Path, face: torch.Tensor, emotion: torch.Tensor, fmt: Format
 ) -> list[Path]:
-    """``reaction_<i>_3dmm.npy`` (T, 58) and the emotion in the format's own file:
-    ``reaction_<i>.csv`` (a REACT 2024 Emotion CSV) or ``reaction_<i>.npy`` (a REACT 2025
-    facial-attributes array (T, 25))."""
+    """``reaction_<i>_3dmm.npy`` (T, 58) and ``reaction_<i>`` with the emotion in the format's
+    own file type."""
     paths = []
     for i, (f, e) in enumerate(zip(face.numpy(), emotion.numpy(), strict=True)):
-        if fmt.variable_length:
-            emotion_file = out / f"reaction_{i:02d}.npy"
-            save_npy(emotion_file, e.astype(np.float32))
-        else:
-            emotion_file = out / f"reaction_{i:02d}.csv"
-            with atomic_path(emotion_file) as tmp:
-                write_emotion(tmp, e)
+        emotion_file = fmt.write_reaction_emotion(out / f"reaction_{i:02d}", e)
         save_npy(out / f"reaction_{i:02d}_3dmm.npy", f.astype(np.float32))
         paths += [emotion_file, out / f"reaction_{i:02d}_3dmm.npy"]
     return paths
@@ -151,7 +144,7 @@ def speaker_view(layout: Layout, split: str, rel: str, frames: int | None) -> Sp
     emotion_file = layout.clip_path(split, rel, "emotion")
     face_file = layout.clip_path(split, rel, "3dmm")
     emotion = read_emotion(emotion_file, frames) if emotion_file.exists() else None
-    if frames is None and emotion is not None:  # REACT 2025: the emotion rows are the clip
+    if frames is None and emotion is not None:  # no fixed length: the emotion rows are the clip
         frames = len(emotion)
     return SpeakerView(
         audio=layout.clip_path(split, rel, "audio").resolve(),
@@ -212,8 +205,8 @@ def run(params: Params, options: Options) -> StageResult:
         raise ConfigError(
             "give the speaker's files (--speaker-audio ...) or --clip REL [--root DIR]"
         )
-    rd = load_model(options.model or params.train_ddim.model_out)
-    streams = list(rd.streams)
+    model = trained_model(options.model or params.train_ddim.model_out)
+    streams = list(model.speaker_streams)
     fmt = resolve_format(params.data) if options.clip is None else None
     with tempfile.TemporaryDirectory(prefix="reactdiff-generate-") as tmp:
         if options.clip is not None:
@@ -223,19 +216,19 @@ def run(params: Params, options: Options) -> StageResult:
             layout, split, rel = (
                 stage_clip(options.files, streams, Path(tmp), fmt),
                 STAGED_SPLIT,
-                STAGED_REL[fmt.name],
+                fmt.staged_rel,
             )
         fmt = layout.fmt
         features = clip_features(params, layout, split, rel, streams)
-        frames = None if fmt.variable_length else fmt.frames
-        speaker = speaker_view(layout, split, rel, frames)
-        face, emotion = rd.generate_clip(
+        speaker = speaker_view(layout, split, rel, fmt.fixed_frames)
+        generation = params.generation()
+        face, emotion = model.generate_clip(
             features,
             options.samples,
-            params.evaluate.chunk_frames,
+            generation.chunk_frames,
             online=options.online,
             seed=options.seed,
-            **params.generation_kwargs(),
+            **generation.sampling(),
         )
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
@@ -251,9 +244,9 @@ def run(params: Params, options: Options) -> StageResult:
         fmt.fps,
         speaker.audio,
     )
-    ext = "npy" if fmt.variable_length else "csv"
+    ext = written[0].suffix
     return StageResult(
-        summary=f"wrote {len(written) + 2} files to {out}: reaction_XX.{ext}, "
+        summary=f"wrote {len(written) + 2} files to {out}: reaction_XX{ext}, "
         "reaction_XX_3dmm.npy, reactions.png, reactions.mp4",
         run_params={
             "samples": options.samples,

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reactdiff.config import Params
-from reactdiff.models.reactdiff import ReactDiff
+from reactdiff.models import load_model
 from reactdiff.stages.result import RegisteredModel, StageOptions, StageResult
 from reactdiff.stages.train_mmt import datasets
-from reactdiff.training.common import final_metrics
 from reactdiff.training.ddim import train_ddim
 from reactdiff.training.mmt import load_mmt
+from reactdiff.training.summary import final_metrics
 
 NAME = "train_ddim"
 
@@ -44,7 +44,7 @@ def run(params: Params, options: Options) -> StageResult:
         },
         metrics=final_metrics(summary),
         model=RegisteredModel(
-            load=lambda: ReactDiff.load(t.model_out),
+            load=lambda: load_model(t.model_out),
             artifact_path="reactdiff",
             registered_name=t.registered_name,
             model_file=t.model_out,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from reactdiff.config import Params
 from reactdiff.features.dataset import PairFeatureDataset
 from reactdiff.stages.result import RegisteredModel, StageOptions, StageResult
-from reactdiff.training.common import final_metrics
 from reactdiff.training.mmt import load_mmt, train_mmt
+from reactdiff.training.summary import final_metrics
 
 NAME = "train_mmt"
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reactdiff.config import Params
-from reactdiff.data.layout import SPLITS
-from reactdiff.data.layouts import resolve_format
+from reactdiff.data.formats import resolve_format
+from reactdiff.data.splits import SPLITS
 from reactdiff.errors import ConfigError, DataQualityError
 from reactdiff.stages.result import StageOptions, StageResult
-from reactdiff.validation.run import VIDEO_FOLDERS, validate_drop
+from reactdiff.validation.run import validate_drop
 
 NAME = "validate"
 
@@ -42,7 +42,7 @@ def run(params: Params, options: Options) -> StageResult:
         tuple(options.splits),
         options.progress,
     )
-    video = "checked" if report.video_checked else f"skipped (no {VIDEO_FOLDERS[fmt.name]})"
+    video = "checked" if report.video_checked else f"skipped (no {fmt.video_folder})"
     summary = (
         f"validate: {report.counts['files']} files, {report.counts['emotion_frames']} emotion "
         f"frames, video {video}: {'OK' if report.success else 'FAILED'}; report in "

@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from reactdiff.atomic import write_json
 from reactdiff.config import DDIMParams, ModelScale, Params
-from reactdiff.data.format import AU_SLICE, EXPR_SLICE, VA_SLICE
+from reactdiff.data.columns import AU_SLICE, EXPR_SLICE, VA_SLICE
 from reactdiff.diffusion.schedule import DDIMScheduler, SchedulerConfig
 from reactdiff.diffusion.windows import to_windows
 from reactdiff.models.denoiser import DenoiserConfig, LatentDiffusion
@@ -27,10 +27,10 @@ from reactdiff.models.mmt import MMT
 from reactdiff.models.postprocess import EmotionLayout
 from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.models.standardize import LatentTransform, Standardizer
-from reactdiff.training.common import loop_config, loss_summary, write_loss_csv
 from reactdiff.training.distributed import cleanup_distributed, init_distributed
-from reactdiff.training.loop import Trainer
+from reactdiff.training.loop import Trainer, loop_config
 from reactdiff.training.priors import RealismPriors
+from reactdiff.training.summary import loss_summary, write_loss_csv
 
 EMOTION_LAYOUT = EmotionLayout.from_slices(AU_SLICE, VA_SLICE, EXPR_SLICE)
 

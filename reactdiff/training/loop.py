@@ -17,6 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm import tqdm
 
+from reactdiff.config import Params, TrainParams
 from reactdiff.errors import ConfigError
 from reactdiff.training.checkpoint import (
     load_checkpoint,
@@ -33,7 +34,7 @@ LossFn = Callable[[nn.Module, dict[str, Any]], dict[str, torch.Tensor]]
 
 @dataclass(frozen=True)
 class LoopConfig:
-    """A training stage's loop settings (``training.common.loop_config`` reads them from params)."""
+    """A training stage's loop settings (:func:`loop_config` reads them from params)."""
 
     epochs: int
     batch_size: int
@@ -45,6 +46,22 @@ class LoopConfig:
     amp: bool  # only ever used on CUDA
     seed: int
     num_workers: int
+
+
+def loop_config(params: Params, train: TrainParams) -> LoopConfig:
+    """The loop settings of the stage whose ``train`` params these are."""
+    return LoopConfig(
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        lr=train.lr,
+        weight_decay=train.weight_decay,
+        betas=train.betas,
+        ema_decay=train.ema_decay,
+        grad_clip=train.grad_clip,
+        amp=train.amp,
+        seed=params.base.seed,
+        num_workers=train.num_workers,
+    )
 
 
 def to_device(batch: Any, device: torch.device) -> Any:

@@ -19,15 +19,15 @@ from torch.utils.data import Dataset
 
 from reactdiff.atomic import write_json
 from reactdiff.config import MMTParams, Params
-from reactdiff.data.format import EMOTION_DIM, FACE_3DMM_DIM
+from reactdiff.data.columns import EMOTION_DIM, FACE_3DMM_DIM
 from reactdiff.models.mmt import MMT, MMTConfig
 from reactdiff.models.serialization import load_state_file, load_weights
 from reactdiff.models.standardize import Standardizer
 from reactdiff.training.ccc import ccc_per_dim
 from reactdiff.training.checkpoint import save_checkpoint
-from reactdiff.training.common import loop_config, loss_summary, write_loss_csv
 from reactdiff.training.distributed import DistInfo, cleanup_distributed, init_distributed
-from reactdiff.training.loop import Trainer, to_device
+from reactdiff.training.loop import Trainer, loop_config, to_device
+from reactdiff.training.summary import loss_summary, write_loss_csv
 
 
 def mmt_config(m: MMTParams, dims: dict[str, int]) -> MMTConfig:

@@ -9,7 +9,7 @@ as the paper's code does, so they push towards the real motion rather than towar
   difference where this has the acceleration the issue asks for). A jittery prediction of a
   smooth reaction costs more than a smooth one.
 - dependency: the difference of each declared pair of 3DMM expression coefficients
-  (``reactdiff.data.format.face_action_pairs``), one form for the three kinds of pair, as in
+  (``reactdiff.data.columns.face_action_pairs``), one form for the three kinds of pair, as in
   the paper's code: a symmetric pair that moves apart, or both actions of an exclusive pair on
   where the real face shows one, costs more than the real combination.
 
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from reactdiff.config import PriorParams
-from reactdiff.data.format import FACE_3DMM_DIM, POSE_SLICE, face_action_pairs
+from reactdiff.data.columns import FACE_3DMM_DIM, POSE_SLICE, face_action_pairs
 
 Decoder = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 

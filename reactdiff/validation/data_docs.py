@@ -47,6 +47,7 @@ from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJin
 from jinja2 import ChoiceLoader, DictLoader
 
 from reactdiff.atomic import write_text
+from reactdiff.errors import ReactdiffError
 
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
@@ -55,7 +56,7 @@ STYLESHEET = "static/styles/reactdiff_docs.css"  # relative to the site's root
 SECTIONS = ("expectations", "validations", "profiling")
 
 
-class DataDocsError(RuntimeError):
+class DataDocsError(ReactdiffError, RuntimeError):
     """The written Data Docs are not the offline pages this module renders (a bug, or a GX
     version whose templates moved): the message names the file and what is wrong."""
 

@@ -11,7 +11,6 @@ names its file; ``unexpected`` turns the unsuccessful expectations into plain re
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
     from great_expectations.expectations import Expectation
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 DOCS_SITE = "reactdiff"
 
 

@@ -10,20 +10,15 @@ import pandas as pd
 
 from reactdiff.atomic import atomic_dir, check_replaceable, write_json
 from reactdiff.config import ValidateParams
-from reactdiff.data.format import REACT2024, REACT2025, ReactFormat
-from reactdiff.data.layout import SPLITS, STREAM_DIRS
-from reactdiff.data.mars import MODALITY_DIRS
+from reactdiff.data.formats import Format
+from reactdiff.data.splits import SPLITS
 from reactdiff.validation.engine import build_docs, gx_context, run_expectations, unexpected
-from reactdiff.validation.mars_tables import build_mars_tables
-from reactdiff.validation.suites import Suite, all_suites
-from reactdiff.validation.tables import DropTables, build_tables
+from reactdiff.validation.formats import checks_of
+from reactdiff.validation.suites import Suite
+from reactdiff.validation.tables import DropTables
 
 SOURCE = "react_drop"  # the Data Docs' data source; each table is one of its assets
 OWNER = "reactdiff validate"  # the report folder is replaced whole: only ever its own
-# Per format: how a drop becomes tables (the suites follow from ``all_suites``), and the
-# folder its videos are in.
-TABLE_BUILDERS = {REACT2024.name: build_tables, REACT2025.name: build_mars_tables}
-VIDEO_FOLDERS = {REACT2024.name: STREAM_DIRS["video"], REACT2025.name: MODALITY_DIRS["video"]}
 # Index columns that say where in a file a row is: grouped into one example per file.
 POSITIONS = {"line": "lines", "row": "rows"}
 
@@ -83,7 +78,7 @@ def _failures(suite: Suite, result) -> list[Failure]:
 
 def validate_drop(
     root: Path | str,
-    fmt: ReactFormat,
+    fmt: Format,
     params: ValidateParams,
     report_dir: Path | str,
     splits: tuple[str, ...] = SPLITS,
@@ -94,12 +89,13 @@ def validate_drop(
     report. The report has one shape for both formats (a MARS drop has no matrices: 0)."""
     root, report_dir = Path(root), Path(report_dir)
     check_replaceable(report_dir, OWNER)
-    tables: DropTables = TABLE_BUILDERS[fmt.name](root, splits, progress=progress)
+    checks = checks_of(fmt)
+    tables: DropTables = checks.build_tables(fmt.layout(root), splits, progress=progress)
     failures: list[Failure] = []
     suites: dict[str, dict] = {}
     with atomic_dir(report_dir, owner=OWNER) as tmp:
         ctx = gx_context(tmp / "data_docs")
-        for suite in all_suites(fmt, params, tables.video_checked):
+        for suite in checks.suites(fmt, params, tables.video_checked):
             df: pd.DataFrame = getattr(tables, suite.table)
             if df.empty:
                 suites[suite.name] = {"success": None, "rows": 0, "note": "nothing to check"}

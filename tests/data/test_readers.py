@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from reactdiff.data.format import EMOTION_COLUMNS, read_emotion
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.columns import EMOTION_COLUMNS, read_emotion
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.data.readers import (
     PICKLE_REFUSED,
     count_video_frames,
@@ -65,7 +65,7 @@ def tree(tmp_path):
             video = layout.clip_path("train", rel, "video")
             video.parent.mkdir(parents=True, exist_ok=True)
             if rels is NOXI:
-                encode_mp4(frames, video)
+                encode_mp4(frames, video, 25)
             else:
                 folder = video.with_suffix("")
                 folder.mkdir()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from reactdiff.data.format import AU_COLUMNS, ROTATION_SLICE, TRANSLATION_SLICE, VA_SLICE
+from reactdiff.data.columns import AU_COLUMNS, ROTATION_SLICE, TRANSLATION_SLICE, VA_SLICE
 from reactdiff.data.render import (
     LABEL_HEIGHT,
     comparison_video,

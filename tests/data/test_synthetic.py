@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from reactdiff.data.appropriateness import neighbour_matrix
-from reactdiff.data.format import read_emotion
-from reactdiff.data.layout import SPLITS, ReactLayout, session_of
+from reactdiff.data.columns import read_emotion
+from reactdiff.data.formats.react2024 import ReactLayout, session_of
 from reactdiff.data.readers import audio_info, count_video_frames, load_npy, read_3dmm
+from reactdiff.data.splits import SPLITS
 from reactdiff.data.synthetic import conversation as conv
 from reactdiff.data.synthetic.conversation import Style, frames_of, simulate_clip
-from reactdiff.data.synthetic.drop import assign_splits, write_drop
+from reactdiff.data.synthetic.react2024 import assign_splits, write_drop
 from reactdiff.errors import ConfigError
 from tests.helpers.params import tiny_spec
 

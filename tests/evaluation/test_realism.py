@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reactdiff.data.format import AU_COLUMNS, EMOTION_DIM
+from reactdiff.data.columns import AU_COLUMNS, EMOTION_DIM
 from reactdiff.evaluation.realism import (
     FACE_REALISM_KEYS,
     REALISM_KEYS,

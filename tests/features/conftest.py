@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.features.extract import extract_features, split_clips
 from tests.helpers.params import repo_params
 
@@ -18,8 +19,8 @@ def extract(root: Path, out: Path, clips: dict | None = None, **kwargs):
     params = kwargs.pop("params", repo_params().features)
     kwargs.setdefault("workers", 1)
     kwargs.setdefault("progress", False)
-    clips = split_clips(root) if clips is None else clips
-    return extract_features(root, out, clips, params, "react2024", **kwargs)
+    clips = split_clips(ReactLayout(root)) if clips is None else clips
+    return extract_features(ReactLayout(root), out, clips, params, **kwargs)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.data.readers import read_audio
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.audio import MfccExtractor, read_audio_at

@@ -6,7 +6,7 @@ import mlflow
 from typer.testing import CliRunner
 
 from reactdiff.cli import app
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.features.store import FeatureStore
 
 PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.errors import DataFileError
 from reactdiff.features.dataset import PairFeatureDataset
 from reactdiff.features.store import FeatureStore
@@ -14,7 +14,7 @@ from .conftest import FRAMES
 @pytest.fixture(scope="module")
 def splits_dir(tiny_drop_master, tmp_path_factory):
     out = tmp_path_factory.mktemp("splits") / "splits"
-    write_splits(tiny_drop_master, out)
+    write_splits(ReactLayout(tiny_drop_master), out)
     return out
 
 

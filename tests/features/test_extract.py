@@ -5,8 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from reactdiff.data.format import VA_SLICE, read_emotion_table, write_emotion
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.columns import VA_SLICE, read_emotion_table, write_emotion
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.errors import UserError
 from reactdiff.features.audio import MfccExtractor
 from reactdiff.features.extract import ExtractionFailed, split_clips
@@ -19,7 +19,7 @@ from .conftest import FRAMES, extract
 def _keys(root, streams=("mfcc", "emotion", "3dmm")) -> set[str]:
     return {
         array_key(split, s, rel)
-        for split, rels in split_clips(root).items()
+        for split, rels in split_clips(ReactLayout(root)).items()
         for rel in rels
         for s in streams
     }
@@ -30,7 +30,7 @@ def test_store_layout_and_manifest(tiny_store_master, tiny_drop_master):
     manifest = store.load_manifest()
     assert set(manifest.entries) == _keys(tiny_drop_master)
     assert manifest.dims == {"mfcc": 26, "emotion": 25, "3dmm": 58}
-    rel = split_clips(tiny_drop_master)["val"][0]
+    rel = split_clips(ReactLayout(tiny_drop_master))["val"][0]
     entry = manifest.entries[array_key("val", "emotion", rel)]
     path = tiny_store_master / "val" / "emotion" / f"{rel}.npy"  # the clip rel, not P1/P2
     assert path.is_file() and entry.shape == (FRAMES, 25) and entry.dtype == "float32"
@@ -113,7 +113,7 @@ def test_float16_store_and_stale_streams_removed(tiny_store, tiny_drop_master):
     store = FeatureStore(tiny_store)
     assert not [p for p in tiny_store.rglob("*.npy") if "/mfcc/" in str(p)]
     assert {e.dtype for e in store.load_manifest().entries.values()} == {"float16"}
-    rel = split_clips(tiny_drop_master)["train"][0]
+    rel = split_clips(ReactLayout(tiny_drop_master))["train"][0]
     assert store.open("train", rel, "3dmm").dtype == np.float16
 
 

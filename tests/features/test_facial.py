@@ -6,8 +6,7 @@ import torch
 from torch import nn
 
 from reactdiff.config import FacialParams, FeaturesParams
-from reactdiff.data.format import REACT2024
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.formats.react2024 import REACT2024, ReactLayout
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.extract import split_clips
 from reactdiff.features.facial import AnnotationExtractor, TorchScriptExtractor
@@ -83,7 +82,7 @@ def test_preprocessing_resizes_crops_and_normalises(modules):
 
 def test_stage_stores_torchscript_streams(modules, tiny_drop_master, tmp_path):
     params = _features(streams=("va", "fe"), facial=_params(modules))
-    rel = split_clips(tiny_drop_master)["test"][0]
+    rel = split_clips(ReactLayout(tiny_drop_master))["test"][0]
     summary = extract(tiny_drop_master, tmp_path / "store", {"test": [rel]}, params=params)
     assert summary.streams == ("emotion", "3dmm", "va", "fe")
     dims = FeatureStore(tmp_path / "store").stream_dims(["va", "fe", "emotion"])

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reactdiff.cli import app
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.data.readers import PICKLE_REFUSED
 from reactdiff.features import base
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.features.extract import split_clips
 from reactdiff.features.inventory import store_table
 from reactdiff.features.store import FeatureStore, array_key
@@ -17,7 +18,9 @@ def fixed_frames(split: str, rel: str) -> int:
 
 
 def test_a_complete_store_passes(tiny_store, tiny_drop_master):
-    table = store_table(FeatureStore(tiny_store), split_clips(tiny_drop_master), DIMS, fixed_frames)
+    table = store_table(
+        FeatureStore(tiny_store), split_clips(ReactLayout(tiny_drop_master)), DIMS, fixed_frames
+    )
     assert len(table) == 12 * 3 and table["present"].all() and table["hash_ok"].all()
     assert set(table["frames"]) == {FRAMES} and set(table["dtype"]) == {"float32"}
     report = validate_feature_table(table, "float32")
@@ -26,14 +29,16 @@ def test_a_complete_store_passes(tiny_store, tiny_drop_master):
 
 
 def test_wrong_dtype_is_named_per_file(tiny_store, tiny_drop_master):
-    table = store_table(FeatureStore(tiny_store), split_clips(tiny_drop_master), DIMS, fixed_frames)
+    table = store_table(
+        FeatureStore(tiny_store), split_clips(ReactLayout(tiny_drop_master)), DIMS, fixed_frames
+    )
     report = validate_feature_table(table, "float16")
     assert not report.success
     assert report.failures == [f"{f}: dtype is not float16" for f in table["file"]]
 
 
 def test_missing_stream_wrong_frames_and_nan_are_caught(tiny_store, tiny_drop_master):
-    clips = split_clips(tiny_drop_master)
+    clips = split_clips(ReactLayout(tiny_drop_master))
     store = FeatureStore(tiny_store)
     manifest = store.load_manifest()
     a, b, c = clips["train"][:3]

@@ -6,6 +6,7 @@ import torch
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
 from reactdiff.config import FeaturesParams, Wav2VecParams
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.errors import ConfigError, DataFileError
 from reactdiff.features.extract import split_clips
 from reactdiff.features.store import FeatureStore
@@ -91,7 +92,7 @@ def test_stage_stores_wav2vec(tiny_model, tiny_drop_master, tmp_path):
     params: FeaturesParams = repo_params().features.model_copy(
         update={"streams": ("wav2vec",), "wav2vec": _w2v(checkpoint=tiny_model, device="cpu")}
     )
-    rel = split_clips(tiny_drop_master)["test"][0]
+    rel = split_clips(ReactLayout(tiny_drop_master))["test"][0]
     summary = extract(tiny_drop_master, tmp_path / "store", {"test": [rel]}, params=params)
     assert summary.streams == ("wav2vec", "emotion", "3dmm")
     store = FeatureStore(tmp_path / "store")

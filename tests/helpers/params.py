@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from reactdiff.config import Params, parse_params, read_params_yaml
-from reactdiff.data.synthetic.drop import SynthSpec
+from reactdiff.data.synthetic.react2024 import SynthSpec
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 

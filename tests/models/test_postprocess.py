@@ -1,6 +1,6 @@
 import torch
 
-from reactdiff.data.format import AU_SLICE, EXPR_SLICE, VA_SLICE
+from reactdiff.data.columns import AU_SLICE, EXPR_SLICE, VA_SLICE
 from reactdiff.models.postprocess import EmotionLayout, postprocess_emotion
 
 REACT = EmotionLayout.from_slices(AU_SLICE, VA_SLICE, EXPR_SLICE)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from reactdiff.errors import DataFileError
+from reactdiff.models import load_model
 from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.models.serialization import load_state_file
 from reactdiff.training.checkpoint import load_checkpoint
@@ -27,6 +28,7 @@ class _Payload:
 
 LOADERS = {
     "ReactDiff.load": ReactDiff.load,
+    "load_model": load_model,
     "load_mmt": load_mmt,
     "load_checkpoint": load_checkpoint,
 }

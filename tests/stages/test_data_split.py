@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from reactdiff.atomic import OUTPUT_MARKER
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.errors import DataFileError
 from reactdiff.stages import data as data_stage
 from reactdiff.stages.data import SOURCE_FILE
@@ -38,7 +38,7 @@ def test_external_source_must_look_like_react(tmp_path):
 
 
 def test_split_stage_writes_mirrored_samples(tiny_drop_master, tmp_path):
-    summary = write_splits(tiny_drop_master, tmp_path / "splits")
+    summary = write_splits(ReactLayout(tiny_drop_master), tmp_path / "splits")
     layout = ReactLayout(tiny_drop_master)
     for split in ("train", "val", "test"):
         pairs = layout.pairs(split)
@@ -54,14 +54,14 @@ def test_split_stage_writes_mirrored_samples(tiny_drop_master, tmp_path):
 def test_split_stage_rejects_mismatched_matrix(tiny_drop, tmp_path):
     np.save(ReactLayout(tiny_drop).neighbour_matrix("val"), np.ones((3, 3)))
     with pytest.raises(DataFileError, match=r"neighbour_emotion_val\.npy: shape \(3, 3\)"):
-        write_splits(tiny_drop, tmp_path / "splits")
+        write_splits(ReactLayout(tiny_drop), tmp_path / "splits")
     assert not (tmp_path / "splits").exists()  # nothing half-written
 
 
 def test_a_mars_root_is_fingerprinted_and_split_from_its_tree(mars_master, tmp_path):
     import shutil
 
-    from reactdiff.data.mars import MarsLayout, appropriateness
+    from reactdiff.data.formats.react2025 import MarsLayout, appropriateness
     from reactdiff.stages import split as split_stage
 
     root = shutil.copytree(mars_master / "root", tmp_path / "mars")

@@ -5,12 +5,14 @@ import json
 import pytest
 
 from reactdiff.config import EVALUATE_METHODS
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.evaluation.baselines import BASELINES
 from reactdiff.evaluation.predictions import MODES
 from reactdiff.evaluation.realism import REALISM_KEYS
 from reactdiff.stages import evaluate
 from reactdiff.stages.split import write_splits
 from tests.helpers.params import params_with
+from tests.helpers.toy_family import register_toy_family
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def evaluated(tiny_drop_master, tmp_path_factory):
             },
         }
     )
-    write_splits(tiny_drop_master, params.split.out)
+    write_splits(ReactLayout(tiny_drop_master), params.split.out)
     result = evaluate.run(params, evaluate.Options(progress=False))
     return tmp, json.loads((tmp / "eval.json").read_text()), result
 
@@ -67,5 +69,17 @@ def test_the_stage_computes_exactly_the_methods_params_may_name():
     """evaluate.methods is checked against config's names; the stage must dispatch each."""
     assert not set(BASELINES) & set(evaluate.MODELS)
     assert sorted([*BASELINES, *evaluate.MODELS]) == sorted(EVALUATE_METHODS)
-    assert set(evaluate.MODELS.values()) == set(MODES)
+    assert {m.mode for m in evaluate.MODELS.values()} == set(MODES)
     assert evaluate.CHAMPION_METHOD in evaluate.MODELS
+    params = params_with()
+    for method in evaluate.MODELS.values():  # each names the stage that trains its model file
+        assert getattr(params, method.trained_by).model_out.suffix == ".pt"
+
+
+def test_a_model_row_loads_whichever_family_its_file_holds(tmp_path, monkeypatch):
+    toy = register_toy_family(monkeypatch)({"emotion": 25})
+    toy.save(tmp_path / "toy.pt")
+    params = params_with(
+        {"train_ddim": {"model_out": str(tmp_path / "toy.pt")}, "evaluate": {"device": "cpu"}}
+    )
+    assert isinstance(evaluate._model(params, "ReactDiff (offline)"), type(toy))

@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from reactdiff.cli import app
-from reactdiff.data.format import REACT2025, read_emotion
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.columns import read_emotion
+from reactdiff.data.formats.react2024 import ReactLayout
+from reactdiff.data.formats.react2025 import REACT2025
 from reactdiff.data.readers import read_3dmm, read_video
 from reactdiff.data.render import LABEL_HEIGHT, TILE_SIZE, face_drive, fit_tile, grid_size
 from reactdiff.data.synthetic.face import draw_face_frames
@@ -130,7 +131,7 @@ def test_generate_with_a_registered_model(setup, tiny_drop_master, tmp_path, mlf
     registry; an unknown version or alias exits 2 listing what there is."""
     import mlflow
 
-    from reactdiff.models.reactdiff import ReactDiff
+    from reactdiff.models import load_model
     from reactdiff.tracking import log_registered_model
 
     params, model, rel = setup
@@ -147,7 +148,7 @@ def test_generate_with_a_registered_model(setup, tiny_drop_master, tmp_path, mlf
     mlflow.set_tracking_uri(mlflow_store)
     mlflow.set_experiment("generate-test")  # not an earlier test's experiment id (cached)
     with mlflow.start_run():
-        log_registered_model(ReactDiff.load(model), "reactdiff", "reactdiff", Path(model), [])
+        log_registered_model(load_model(model), "reactdiff", "reactdiff", Path(model), [])
     result = generate("models:/reactdiff/1")
     assert result.exit_code == 0, result.output
     _check_outputs(out, 2)
@@ -162,6 +163,15 @@ def test_generate_with_a_registered_model(setup, tiny_drop_master, tmp_path, mlf
     assert generate("models:/reactdiff@champion").exit_code == 0
 
 
+def test_the_model_may_be_of_any_family(tmp_path, monkeypatch):
+    from reactdiff.stages.generate import trained_model
+    from tests.helpers.toy_family import register_toy_family
+
+    toy = register_toy_family(monkeypatch)({"emotion": 25, "mfcc": 26})
+    toy.save(tmp_path / "toy.pt")
+    assert trained_model(tmp_path / "toy.pt").speaker_streams == {"emotion": 25, "mfcc": 26}
+
+
 def test_a_model_that_is_not_a_model_file_is_named(setup, tmp_path):
     params, _, rel = setup
     csv = tmp_path / "reaction_00.csv"
@@ -169,16 +179,16 @@ def test_a_model_that_is_not_a_model_file_is_named(setup, tmp_path):
     args = ["generate", "--clip", rel, "--out", str(tmp_path / "o"), "--params", params]
     result = CliRunner().invoke(app, [*args, "--model", str(csv)])
     assert result.exit_code == 2, result.output
-    assert f"{csv}: cannot load as a ReactDiff model file: not a PyTorch file" in result.output
+    assert f"{csv}: cannot load as a model file: not a PyTorch file" in result.output
 
 
 def test_the_speaker_of_a_staged_mars_clip_is_its_own_files(tmp_path):
     """REACT 2025 loose files staged as a one-clip drop: the video reads the speaker's real
     files (not the temp symlinks), the 3DMM rows of the clip's length, and draws the speaker."""
-    from reactdiff.data.mars import MarsLayout
+    from reactdiff.data.formats.react2025 import MarsLayout
     from reactdiff.data.render import reaction_video
     from reactdiff.stages.generate import SpeakerFiles, speaker_view, stage_clip
-    from tests.helpers.mars import write_clip
+    from tests.helpers.react2025_tree import write_clip
 
     root, rel = tmp_path / "mars", "speaker/session0/Camera-x"
     write_clip(root, "test", rel, 100, np.random.default_rng(0))

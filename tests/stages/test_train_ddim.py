@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from reactdiff.features.dataset import PairFeatureDataset
-from reactdiff.models.reactdiff import ReactDiff
+from reactdiff.models import load_model
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_outputs(trained):
 
 def test_every_trained_tensor_is_saved(trained):
     _, tmp, _ = trained
-    model = ReactDiff.load(tmp / "reactdiff.pt")
+    model = load_model(tmp / "reactdiff.pt")
     state = torch.load(tmp / "reactdiff.pt", weights_only=False)["state_dict"]
     assert set(model.state_dict()) == set(state)
     assert any(k.startswith("diffusion.condition.") for k in state)  # the paper's code lost these
@@ -40,7 +40,7 @@ def test_every_trained_tensor_is_saved(trained):
 @pytest.mark.parametrize("online", [False, True])
 def test_generate_shapes_format_and_seed(trained, online):
     params, tmp, _ = trained
-    model = ReactDiff.load(tmp / "reactdiff.pt")
+    model = load_model(tmp / "reactdiff.pt")
     speaker = _speaker(params, model)
     face, emotion = model.generate(speaker, num_samples=3, online=online, seed=11)
     assert face.shape == (3, 750, 58) and emotion.shape == (3, 750, 25)
@@ -54,7 +54,7 @@ def test_generate_shapes_format_and_seed(trained, online):
 
 def test_batched_generate(trained):
     params, tmp, _ = trained
-    model = ReactDiff.load(tmp / "reactdiff.pt")
+    model = load_model(tmp / "reactdiff.pt")
     speaker = _speaker(params, model)
     batch = {k: torch.stack([v, v]) for k, v in speaker.items()}
     face, emotion = model.generate(batch, num_samples=2, seed=1)
@@ -68,7 +68,7 @@ def _long(speaker: dict, frames: int) -> dict:
 
 def test_a_clip_of_any_length_is_generated_in_chunks(trained):
     params, tmp, _ = trained
-    model = ReactDiff.load(tmp / "reactdiff.pt")
+    model = load_model(tmp / "reactdiff.pt")
     speaker = _speaker(params, model)
     whole = model.generate(speaker, num_samples=2, seed=4)
     chunked = model.generate_clip(speaker, 2, 750, seed=4)
@@ -89,7 +89,7 @@ def test_a_clip_of_any_length_is_generated_in_chunks(trained):
 
 def test_reconstruct_a_clip_of_any_length(trained):
     params, tmp, _ = trained
-    model = ReactDiff.load(tmp / "reactdiff.pt")
+    model = load_model(tmp / "reactdiff.pt")
     speaker = _speaker(params, model)
     batch = {k: v[None] for k, v in speaker.items()}
     assert torch.equal(model.reconstruct_clip(speaker, 750)[1][0], model.reconstruct(batch)[1][0])

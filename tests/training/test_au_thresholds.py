@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from reactdiff.data.format import AU_SLICE
+from reactdiff.data.columns import AU_SLICE
 from reactdiff.models.reactdiff import DEFAULT_AU_THRESHOLD, ReactDiff
 from reactdiff.stages.train_mmt import datasets
 from reactdiff.training.ddim import calibrated_au_thresholds

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from reactdiff.data.format import FACE_3DMM_DIM, POSE_SLICE, face_action_pairs
+from reactdiff.data.columns import FACE_3DMM_DIM, POSE_SLICE, face_action_pairs
 from reactdiff.training.ddim import DDIMLoss, make_latent_diffusion, realism_priors
 from reactdiff.training.priors import (
     RealismPriors,

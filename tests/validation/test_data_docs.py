@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reactdiff.data.format import get_format
-from reactdiff.data.layout import ReactLayout
+from reactdiff.data.formats import get_format
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.validation.data_docs import (
     STYLESHEET,
     TEMPLATES,

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from reactdiff.data.format import get_format, read_emotion
-from reactdiff.data.layout import ReactLayout, read_split_csv
+from reactdiff.data.columns import read_emotion
+from reactdiff.data.formats import get_format
+from reactdiff.data.formats.react2024 import ReactLayout
 from reactdiff.data.readers import PICKLE_REFUSED
-from reactdiff.validation import tables
+from reactdiff.data.splits import read_split_csv
+from reactdiff.validation import react2024 as tables
 from reactdiff.validation.run import validate_drop
 from tests.helpers.params import repo_params
 

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reactdiff.data.format import get_format
-from reactdiff.data.layout import Pair, ReactLayout, write_split_csv
+from reactdiff.data.formats import get_format
+from reactdiff.data.formats.react2024 import ReactLayout
+from reactdiff.data.splits import Pair, write_split_csv
 from reactdiff.validation.run import validate_drop
 from tests.helpers.params import repo_params
 

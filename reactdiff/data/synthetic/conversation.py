@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reactdiff.data.format import AU_COLUMNS, FACE_EXPRESSION_DIM, REACT2024
+from reactdiff.data.columns import AU_COLUMNS, FACE_EXPRESSION_DIM
 
 N_AU = len(AU_COLUMNS)
 EXPR_DIM = FACE_EXPRESSION_DIM
@@ -126,7 +126,7 @@ class Style:
     fps: int  # the frame rate ``lag`` is counted in: a style belongs to one clip frame rate
 
     @staticmethod
-    def sample(rng: np.random.Generator, fps: int = REACT2024.fps) -> Style:
+    def sample(rng: np.random.Generator, fps: int) -> Style:
         """A random person, for clips at ``fps`` (the lag is drawn on that frame grid)."""
         low, high = (frames_of(s, fps) for s in LAG_SECONDS)
         return Style(

@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from reactdiff.data.format import AU_COLUMNS, REACT2024, ROTATION_SLICE
+from reactdiff.data.columns import AU_COLUMNS, ROTATION_SLICE
 from reactdiff.data.synthetic.conversation import SideSignals
 
 PALETTE = np.array(
@@ -171,7 +171,7 @@ def draw_faces(side: SideSignals, size: int) -> np.ndarray:
     return draw_face_frames(drive, size)
 
 
-def encode_mp4(frames: np.ndarray, path: Path, fps: int = REACT2024.fps) -> None:
+def encode_mp4(frames: np.ndarray, path: Path, fps: int) -> None:
     """H.264 mp4 at ``fps``; single-threaded so the same frames give the same bytes."""
     with av.open(str(path), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
