@@ -32,9 +32,11 @@ def test_ctrl_c_stops_the_pipeline_and_marks_its_runs_killed(tmp_path):
     )
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])
     running = "tags.stage = 'data' and attributes.status = 'RUNNING'"
+    data = work / "data"  # not in the copy: the stage makes it, then writes its temp there
     for _ in range(900):  # a hang guard, not a time limit
         experiment = client.get_experiment_by_name("reactdiff")
-        if experiment and client.search_runs([experiment.experiment_id], running):
+        writing = data.is_dir() and any(p.name.endswith(".tmp") for p in data.iterdir())
+        if writing and experiment and client.search_runs([experiment.experiment_id], running):
             break
         assert pipeline.poll() is None, pipeline.stdout.read()
         time.sleep(0.2)
@@ -47,4 +49,4 @@ def test_ctrl_c_stops_the_pipeline_and_marks_its_runs_killed(tmp_path):
         "pipeline": "KILLED",
         "data": "KILLED",
     }
-    assert not any(p.name.endswith(".tmp") for p in (work / "data").iterdir())
+    assert not any(p.name.endswith(".tmp") for p in data.iterdir())
