@@ -42,6 +42,7 @@ def _params(tmp: Path, root: Path, args: argparse.Namespace) -> Params:
     raw["evaluate"].update(
         methods=[*BASELINES, OURS, ABLATION],
         metrics_file=str(tmp / "eval.json"),
+        select_metrics_file=str(tmp / "val.json"),
         report_file=str(tmp / "eval.md"),
         plot_file=str(tmp / "eval.png"),
     )

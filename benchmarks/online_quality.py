@@ -1,5 +1,6 @@
-"""What the online settings cost in quality: the trained model's REACT metrics on the evaluate
-split (REACT 2024 layout) for DDIM step counts and online latencies, next to offline.
+"""What the online settings cost in quality: the trained model's REACT metrics on the selection
+split (`evaluate.select_split`, val: settings are never chosen on test; REACT 2024 layout) for
+DDIM step counts and online latencies, next to offline.
 
     python benchmarks/online_quality.py [--rows offline:20 online:20:0 ...] [--samples 10]
         [--model models/reactdiff.pt]
@@ -44,19 +45,17 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=None, help="[train_ddim.model_out]")
     args = ap.parse_args()
     params = load_params()
-    ev, layout = params.evaluate, params_layout(params.data)
+    layout, split = params_layout(params.data), params.evaluate.select_split
     if layout.fmt.protocol != "neighbour":
         raise SystemExit("this benchmark scores the neighbour protocol's formats (data.format)")
-    data = load_split_emotions(
-        layout, ev.split, layout.fmt.frames, params.split.out / f"{ev.split}.csv"
-    )
-    neighbours = load_npy(params.split.out / neighbour_matrix_name(ev.split))
+    data = load_split_emotions(layout, split, layout.fmt.frames, params.split.out / f"{split}.csv")
+    neighbours = load_npy(params.split.out / neighbour_matrix_name(split))
     model = load_model(args.model or params.train_ddim.model_out)
     dataset = PairFeatureDataset(
-        params.features.out, ev.split, list(model.speaker_streams), splits_dir=params.split.out
+        params.features.out, split, list(model.speaker_streams), splits_dir=params.split.out
     )
     loader = torch.utils.data.DataLoader(dataset, batch_size=8)
-    print(f"{len(dataset)} {ev.split} samples, {args.samples} reactions each, threads "
+    print(f"{len(dataset)} {split} samples, {args.samples} reactions each, threads "
           f"{torch.get_num_threads()}")  # fmt: skip
     print(f"{'mode':<8} {'steps':>5} {'delay':>5} {'gen s':>6}  " + "  ".join(
         f"{k:>8}" for k in SHOWN))  # fmt: skip

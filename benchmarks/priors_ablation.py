@@ -1,7 +1,9 @@
 """The realism priors' ablation on the pipeline's drop: ReactDiff, + kinematics, + dependencies,
 + both, and + classifier-free guidance, one `dvc exp run --temp` each (train_ddim and evaluate
 with the variant's params; the stages before come from the cache), then one table of the
-offline ReactDiff row of each: the REACT metrics and the realism measures.
+offline ReactDiff row of each on the selection split (`evaluate.select_split`, val: the test
+split never chooses): the REACT metrics, with their 95% intervals over items, and the realism
+measures.
 
     python benchmarks/priors_ablation.py [--variants base kinematics-paper kinematics
         kinematics-all-t dependency both cfg] [--prefix priors] [--rerun]
@@ -16,11 +18,8 @@ Why the weights are not the paper code's: see KINEMATICS below.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+
+from experiments import metrics_at, run_experiment
 
 from reactdiff.config import load_params
 
@@ -64,66 +63,24 @@ SHOWN = (
 )
 
 
-def _dvc(*args: str) -> subprocess.CompletedProcess:
-    """dvc of this venv; the stages of a --temp experiment log to this checkout's MLflow store
-    (the default store is a path relative to the workspace, which would be the temp copy's)."""
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    if "MLFLOW_TRACKING_URI" not in env:
-        uri = load_params().tracking.default_uri
-        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-            uri = f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve()}"
-        env["MLFLOW_TRACKING_URI"] = uri
-    return subprocess.run(["dvc", *args], env=env, text=True, capture_output=True)
-
-
-def _experiment_rev(name: str) -> str | None:
-    """The commit of experiment ``name`` (its git ref ends with the name), or None."""
-    refs = subprocess.run(
-        ["git", "for-each-ref", "refs/exps", "--format=%(refname) %(objectname)"],
-        text=True,
-        capture_output=True,
-        check=True,
-    ).stdout.split("\n")
-    found = [ref.split()[1] for ref in refs if ref and ref.split()[0].endswith(f"/{name}")]
-    return found[-1] if found else None
-
-
-def _metrics(rev: str) -> dict:
-    shown = subprocess.run(
-        ["git", "show", f"{rev}:metrics/eval.json"], text=True, capture_output=True, check=True
-    )
-    return json.loads(shown.stdout)
-
-
 def run_variant(name: str, sets: dict[str, float], prefix: str, rerun: bool) -> dict:
-    exp = f"{prefix}-{name}"
-    rev = _experiment_rev(exp)
-    if rev is not None and rerun:
-        _dvc("exp", "remove", exp)
-    if rev is None or rerun:
-        args = ["exp", "run", "--temp", "-n", exp]
-        for key, value in {
-            "ddim.priors.kinematics": 0.0,
-            "ddim.priors.dependency": 0.0,
-            **sets,
-        }.items():
-            args += ["-S", f"{key}={value}"]
-        args += ["-S", f'evaluate.methods=["{METHOD}"]']
-        print(f"{exp}: dvc {' '.join(args)}", flush=True)
-        result = _dvc(*args)
-        if result.returncode != 0:
-            raise SystemExit(f"{exp} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-        rev = _experiment_rev(exp)
-        if rev is None:
-            raise SystemExit(f"{exp}: dvc exp run succeeded but no experiment ref was found")
-    return _metrics(rev)[METHOD]
+    """The offline row of variant ``name`` on the selection split."""
+    priors = {"ddim.priors.kinematics": 0.0, "ddim.priors.dependency": 0.0, **sets}
+    methods = {"evaluate.methods": f'["{METHOD}"]'}
+    rev = run_experiment(f"{prefix}-{name}", {**priors, **methods}, rerun)
+    return metrics_at(rev, load_params().evaluate.select_metrics_file)[METHOD]
 
 
-def _fmt(v: float | None) -> str:
-    if v is None:
-        return "–"
+def _number(v: float) -> str:
     return f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}"
+
+
+def _fmt(row: dict, key: str) -> str:
+    """The value, and its 95% interval over items where the row has one."""
+    if key not in row:
+        return "–"
+    ci = row.get("ci95", {}).get(key)
+    return _number(row[key]) + ("" if ci is None else f" [{_number(ci[0])}, {_number(ci[1])}]")
 
 
 def main() -> None:
@@ -138,10 +95,11 @@ def main() -> None:
     for name in args.variants:
         title, sets = VARIANTS[name]
         rows[title] = run_variant(name, sets, args.prefix, args.rerun)
+    print(f"{load_params().evaluate.select_split} split, ReactDiff (offline):")
     print("| Variant | " + " | ".join(t for _, t in SHOWN) + " |")
     print("|---|" + "---:|" * len(SHOWN))
     for title, m in rows.items():
-        print(f"| {title} | " + " | ".join(_fmt(m.get(k)) for k, _ in SHOWN) + " |")
+        print(f"| {title} | " + " | ".join(_fmt(m, k) for k, _ in SHOWN) + " |")
 
 
 if __name__ == "__main__":

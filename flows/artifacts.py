@@ -57,9 +57,10 @@ def _failure_line(failure: dict[str, Any]) -> str:
 
 
 def evaluation_rows(metrics_file: Path) -> list[dict[str, Any]]:
-    """``metrics/eval.json`` as table rows: one per method, its metrics as columns."""
+    """``metrics/eval.json`` as table rows: one per method, its metrics as columns (the point
+    values; their ``ci95`` intervals are in the report)."""
     results = json.loads(Path(metrics_file).read_text())
     return [
-        {"method": method, **{k: round(v, 4) for k, v in row.items()}}
+        {"method": method, **{k: round(v, 4) for k, v in row.items() if k != "ci95"}}
         for method, row in results.items()
     ]

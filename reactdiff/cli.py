@@ -258,7 +258,8 @@ def train_ddim(
 @app.command()
 @handle_errors
 def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
-    """Stage `evaluate`: every REACT metric for every method (baselines, models) on the test split."""
+    """Stage `evaluate`: every REACT metric for every method (baselines, models) on the val
+    split (which chooses the champion) and the test split (reported), with 95% intervals."""
     from reactdiff.stages import evaluate as stage
 
     _tracked(stage, load_params(params_file), stage.Options())
@@ -267,10 +268,26 @@ def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
 @app.command()
 @handle_errors
 def metrics(
-    pred: Annotated[Path, typer.Option(help="(N, S, T, 25) generated reactions .npy")],
-    listener: Annotated[Path, typer.Option(help="(N, T, 25) real listener reactions .npy")],
-    speaker: Annotated[Path, typer.Option(help="(N, T, 25) speaker emotion .npy")],
-    neighbours: Annotated[Path, typer.Option(help="(N, N) 0/1 appropriateness matrix .npy")],
+    pred: Annotated[
+        Path | None, typer.Option(help="(N, S, T, 25) generated reactions .npy")
+    ] = None,
+    listener: Annotated[
+        Path | None, typer.Option(help="(N, T, 25) real listener reactions .npy")
+    ] = None,
+    speaker: Annotated[Path | None, typer.Option(help="(N, T, 25) speaker emotion .npy")] = None,
+    neighbours: Annotated[
+        Path | None, typer.Option(help="(N, N) 0/1 appropriateness matrix .npy")
+    ] = None,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            help="instead of the four arrays: a folder of `reactdiff predict`, scored with its "
+            "split's protocol; prints the row `evaluate` writes for ReactDiff (offline)"
+        ),
+    ] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="with --predictions: the drop to score against [data root]")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
     device: Annotated[
         str, typer.Option(help="cpu, cuda (FRDist, FRCorr, FRSyn on the GPU) or auto")
@@ -278,13 +295,18 @@ def metrics(
     workers: Annotated[
         int | None, typer.Option(help="CPU threads for FRDist [every core]", min=1)
     ] = None,
+    params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
     """Every REACT metric for one set of predictions, printed as one strict JSON object.
 
     Accepted inputs: pred, listener and speaker hold real numbers (integer or float .npy; not
     bool, complex, string or object), finite with |value| <= 1e6 (REACT emotion features lie in
     [-1, 1]), so that every metric is finite; neighbours holds 0/1 (bool, integer or float).
-    Any other input exits 2 naming the file, the input and the problem."""
+    Any other input exits 2 naming the file, the input and the problem.
+
+    --predictions DIR scores a prediction folder instead (splits, feature store and protocol
+    settings from --params): a folder that is not its split's items exactly exits 2 naming the
+    item or file."""
     import json
 
     from reactdiff.atomic import write_json
@@ -306,6 +328,21 @@ def metrics(
         numba.set_num_threads(workers)
     typer.echo(f"metrics: {describe_device(device)}", err=True)
     paths = {"pred": pred, "listener": listener, "speaker": speaker, "neighbours": neighbours}
+    if predictions is not None:
+        if given := [f"--{name}" for name, path in paths.items() if path is not None]:
+            raise ConfigError(f"--predictions scores a folder: drop {', '.join(given)}")
+        from reactdiff.stages import predict as stage
+
+        params = load_params(params_file)
+        result = stage.score(params, predictions, root, device, sys.stderr.isatty())
+        if out is not None:
+            write_json(out, result)
+        typer.echo(json.dumps(result, allow_nan=False))
+        return
+    if missing := [f"--{name}" for name, path in paths.items() if path is None]:
+        raise ConfigError(f"missing {', '.join(missing)} (or give --predictions DIR alone)")
+    if root is not None:
+        raise ConfigError("--root goes with --predictions")
     arrays = {}
     for name, path in paths.items():
         try:
@@ -320,6 +357,58 @@ def metrics(
     if out is not None:
         write_json(out, result)
     typer.echo(json.dumps(result, allow_nan=False))
+
+
+@app.command()
+@handle_errors
+def predict(
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="folder for the reactions, manifest.json and submission.zip: created, or "
+            "replaced whole if an earlier `predict` output; any other non-empty folder is refused"
+        ),
+    ],
+    split: Annotated[str, typer.Option(help="val or test")] = "test",
+    model: Annotated[
+        str | None,
+        typer.Option(help="model file or models:/NAME@ALIAS or /VERSION [train_ddim.model_out]"),
+    ] = None,
+    samples: Annotated[
+        int | None, typer.Option(min=1, help="reactions per item [evaluate.samples]")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="[base.seed, the evaluate stage's]")] = None,
+    params_file: ParamsOpt = PARAMS_FILE,
+) -> None:
+    """The offline reactions of a trained model to every item of a split, in the split's
+    mirrored sample order: <speaker clip path, percent-encoded>.emotion.npy (S, T, 25) and
+    .3dmm.npy (S, T, 58) per item, manifest.json (model sha256 and registry version, params
+    hash, git commit, seed, split, format, protocol, items) and DIR/submission.zip. Logged to
+    MLflow. With the defaults, `reactdiff metrics --predictions DIR` gives evaluate's row."""
+    from reactdiff.errors import ConfigError
+    from reactdiff.stages import predict as stage
+    from reactdiff.tracking import git_commit, registered_model_file, registered_version_of
+
+    if split not in ("val", "test"):
+        raise ConfigError(f"--split must be val or test, got {split!r}")
+    params = load_params(params_file)
+    with tempfile.TemporaryDirectory(prefix="reactdiff-model-") as tmp:
+        model_file, version = None if model is None else Path(model), None
+        if model is not None and model.startswith("models:/"):
+            model_file = registered_model_file(model, params, Path(tmp))
+            name = model.removeprefix("models:/").split("@")[0].split("/")[0]
+            version = registered_version_of(name, model_file)
+        options = stage.Options(
+            out=out,
+            split=split,
+            model=model_file,
+            source=model,
+            registered_version=version,
+            samples=samples,
+            seed=seed,
+            git_commit=git_commit(),
+        )
+        _tracked(stage, params, options)
 
 
 @app.command()

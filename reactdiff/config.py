@@ -347,12 +347,23 @@ EVALUATE_METHODS = (
 )
 
 
+class BootstrapParams(_Strict):
+    """The 95% percentile intervals over items (reactdiff.evaluation.bootstrap)."""
+
+    seed: int
+    resamples: Annotated[int, Field(ge=100)]
+
+
 class EvaluateParams(_Strict):
-    split: Literal["train", "val", "test"]
+    select_split: Literal["train", "val", "test"]  # chooses: the champion, tuning, ablations
+    select_metrics_file: YamlPath
+    report_split: Literal["train", "val", "test"]  # reported once, never chosen on
     samples: PositiveInt
     methods: Annotated[tuple[Literal[EVALUATE_METHODS], ...], FROM_LIST]
     device: Device
-    metrics_file: YamlPath
+    metrics_file: YamlPath  # the report split's
+    gt_seed: int  # REACT 2025's ground-truth draw and B_Random: the same for every model
+    bootstrap: BootstrapParams
     report_file: YamlPath
     plot_file: YamlPath
     videos: Annotated[int, Field(ge=0)]  # test clips rendered as videos (0: none)
@@ -360,9 +371,12 @@ class EvaluateParams(_Strict):
     video_dir: YamlPath
     # the REACT 2025 protocol (reactdiff.evaluation.protocols.session); REACT 2024 ignores these
     gt_samples: PositiveInt  # ground truths drawn per item from its session, besides its own
+    session_scoring: Literal["whole", "chunked"]  # per item as the challenge, or in chunks
     chunk_frames: Annotated[int, Field(ge=100)]  # items are generated and scored in chunks
-    alignment: Literal["crop", "torchscript"]  # how ground truths of other lengths are aligned
-    post_processor: YamlPath | None  # the TorchScript aligner, for alignment: torchscript
+    # how ground truths of other lengths are aligned: crop (and pad), your TorchScript aligner,
+    # or the challenge's wrapper around its auto-encoder exported as TorchScript
+    alignment: Literal["crop", "torchscript", "challenge"]
+    post_processor: YamlPath | None  # the TorchScript file, for alignment torchscript|challenge
 
     _once = field_validator("methods")(_no_repeats)
     _some = field_validator("methods")(_not_empty)
@@ -425,11 +439,16 @@ def _disagreements(p: Params) -> Iterator[str]:
             "say which layout to generate (react2024 or react2025)"
         )
     ev = p.evaluate
-    if (ev.alignment == "torchscript") != (ev.post_processor is not None):
+    if ev.select_split == ev.report_split:
+        yield (
+            f"evaluate.report_split: {ev.report_split!r} is also evaluate.select_split; the split "
+            "that chooses cannot be the one reported"
+        )
+    if (ev.alignment != "crop") != (ev.post_processor is not None):
         yield (
             "evaluate.post_processor: set it (a TorchScript file) exactly when "
-            f"evaluate.alignment is torchscript (alignment {ev.alignment!r}, post_processor "
-            f"{ev.post_processor})"
+            f"evaluate.alignment is torchscript or challenge (alignment {ev.alignment!r}, "
+            f"post_processor {ev.post_processor})"
         )
     if p.sampling.steps > p.ddim.num_train_timesteps:
         yield (

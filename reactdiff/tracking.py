@@ -111,11 +111,17 @@ def _log_result(result: StageResult, params: Params | None = None) -> None:
         if version is None:
             note = f"{c.model_file} is not registered in this MLflow store"
         else:
-            moved = promote_champion(c.registered_name, version, c.metrics_file, c.method)
+            moved = promote_champion(c.registered_name, version, c.metrics_file, c.method, c.split)
             note = f"{c.registered_name} v{version} " + (
                 "is the new champion" if moved else "did not beat the champion"
             )
-        mlflow.set_tag("champion", note)
+        mlflow.set_tags(
+            {
+                "champion": note,
+                "champion.split": c.split,
+                "champion.metric": f"FRDist of {c.method} ({c.metrics_file})",
+            }
+        )
         result.notes.append(f"champion: {note}")
 
 
@@ -387,7 +393,14 @@ def registered_version_of(registered_name: str, path: Path | str) -> str | None:
     return str(max(int(v.version) for v in matches)) if matches else None
 
 
-FRDIST_TAG = "FRDist"
+LEGACY_FRDIST_TAG = "FRDist"  # before issue 28: the test split's FRDist, not comparable
+
+
+def frdist_tag(split: str) -> str:
+    """The model-version tag of the FRDist the champion is chosen on, by split ("val.FRDist")."""
+    return f"{split}.FRDist"
+
+
 FILE_TAG = "file_sha256"  # ties a registered version to the model file it was logged from
 MODEL_FILE_TAG = "model_file"  # that file's artifact path in the version's run
 
@@ -397,15 +410,19 @@ def promote_champion(
     version: str,
     eval_metrics: Path,
     method: str,
+    split: str,
     alias: str = "champion",
 ) -> bool:
     """Tag ``version`` with its FRDist and move ``alias`` to it only if that beats the holder.
 
-    The FRDist is ``method``'s row (e.g. "ReactDiff") of the evaluate stage's metrics JSON; it
-    is stored as a model-version tag, so the next comparison reads it from the registry alone.
+    The FRDist is ``method``'s row (e.g. "ReactDiff") of the evaluate stage's metrics JSON of
+    ``split`` (the selection split, val: test never chooses); it is stored as the model-version
+    tag :func:`frdist_tag`, so the next comparison reads it from the registry alone.
     Lower is better; a tie keeps the current champion, and the first version always wins.
-    Returns whether the alias moved. A champion without the tag (an alias set by hand) cannot
-    be compared, so that is an error rather than a silent replacement.
+    Returns whether the alias moved. A champion chosen before issue 28 (only the test split's
+    :data:`LEGACY_FRDIST_TAG`) has no comparable number and is replaced. A champion without
+    either tag (an alias set by hand) cannot be compared, so that is an error rather than a
+    silent replacement.
     """
     import json
     import math
@@ -420,17 +437,19 @@ def promote_champion(
         raise DataFileError(eval_metrics, msg) from None
     if not math.isfinite(frdist):
         raise DataFileError(eval_metrics, f"FRDist of {method!r} is {frdist}")
+    tag = frdist_tag(split)
     client = MlflowClient()
-    client.set_model_version_tag(registered_name, str(version), FRDIST_TAG, str(frdist))
+    client.set_model_version_tag(registered_name, str(version), tag, str(frdist))
     holder = client.get_registered_model(registered_name).aliases.get(alias)
     if holder is not None:
         champion = client.get_model_version(registered_name, holder)
-        if FRDIST_TAG not in champion.tags:
+        if tag in champion.tags:
+            if frdist >= float(champion.tags[tag]):
+                return False
+        elif LEGACY_FRDIST_TAG not in champion.tags:
             raise UserError(
-                f"{registered_name}@{alias} (v{champion.version}) has no {FRDIST_TAG} tag to "
+                f"{registered_name}@{alias} (v{champion.version}) has no {tag} tag to "
                 f"compare with; tag it or delete the alias"
             )
-        if frdist >= float(champion.tags[FRDIST_TAG]):
-            return False
     client.set_registered_model_alias(registered_name, alias, str(version))
     return True

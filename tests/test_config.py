@@ -127,7 +127,12 @@ def test_unknown_device_is_named(key):
             "mmt.scales.demo.decoder_window 0: online generation (in evaluate.methods) needs",
         ),
         ({"evaluate": {"alignment": "torchscript"}}, "evaluate.post_processor: set it"),
+        ({"evaluate": {"alignment": "challenge"}}, "evaluate.post_processor: set it"),
+        ({"evaluate": {"post_processor": "ae.pt"}}, "evaluate.post_processor: set it"),
         ({"format": {"frames": 800, "clip_frames": 751}}, "format: unknown key"),
+        # val chooses, test reports: never the same split
+        ({"evaluate": {"report_split": "val"}}, "evaluate.report_split: 'val' is also evalua"),
+        ({"evaluate": {"bootstrap": {"resamples": 10}}}, "evaluate.bootstrap.resamples: "),
     ],
 )
 def test_bad_value_is_one_line_naming_its_key(overrides, line):

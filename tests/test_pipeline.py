@@ -74,7 +74,10 @@ def test_dvc_repro_end_to_end(repo_copy, tmp_path):
         assert [int(v.version) for v in client.search_model_versions(f"name='{name}'")] == [1]
     champion = client.get_model_version_by_alias("reactdiff", "champion")
     assert int(champion.version) == 1
-    assert float(champion.tags["FRDist"]) == evaluation["ReactDiff (offline)"]["FRDist"]
+    # chosen on val: the version carries the val FRDist, never the test one
+    selection = json.loads((work / "metrics/val.json").read_text())
+    assert float(champion.tags["val.FRDist"]) == selection["ReactDiff (offline)"]["FRDist"]
+    assert "FRDist" not in champion.tags
 
     shown = run(["dvc", "metrics", "show", "--json"], work, env)
     assert shown.returncode == 0 and "FRDist" in shown.stdout

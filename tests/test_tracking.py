@@ -11,7 +11,12 @@ import torch
 from mlflow import MlflowClient
 
 from reactdiff.errors import UserError
-from reactdiff.tracking import FRDIST_TAG, log_registered_model, promote_champion
+from reactdiff.tracking import (
+    LEGACY_FRDIST_TAG,
+    frdist_tag,
+    log_registered_model,
+    promote_champion,
+)
 
 
 def _register(tmp_path, frdist: float | None) -> tuple[str, object]:
@@ -42,25 +47,38 @@ def test_champion_moves_only_to_a_lower_frdist(tmp_path):
         return str(client.get_model_version_by_alias("reactdiff", "champion").version)
 
     v1, m1 = _register(tmp_path, 90.0)
-    assert promote_champion("reactdiff", v1, m1, "ReactDiff")  # the first version wins
+    assert promote_champion("reactdiff", v1, m1, "ReactDiff", "val")  # the first version wins
     v2, m2 = _register(tmp_path, 95.0)
-    assert not promote_champion("reactdiff", v2, m2, "ReactDiff")  # worse: stays on v1
+    assert not promote_champion("reactdiff", v2, m2, "ReactDiff", "val")  # worse: stays on v1
     assert champion() == v1
     v3, m3 = _register(tmp_path, 90.0)
-    assert not promote_champion("reactdiff", v3, m3, "ReactDiff")  # a tie keeps v1
+    assert not promote_champion("reactdiff", v3, m3, "ReactDiff", "val")  # a tie keeps v1
     v4, m4 = _register(tmp_path, 80.5)
-    assert promote_champion("reactdiff", v4, m4, "ReactDiff")
+    assert promote_champion("reactdiff", v4, m4, "ReactDiff", "val")
     assert champion() == v4
-    tags = {v: client.get_model_version("reactdiff", v).tags[FRDIST_TAG] for v in (v1, v2, v4)}
+    tags = {
+        v: client.get_model_version("reactdiff", v).tags[frdist_tag("val")] for v in (v1, v2, v4)
+    }
     assert tags == {v1: "90.0", v2: "95.0", v4: "80.5"}
 
     v5, m5 = _register(tmp_path, None)
     with pytest.raises(ValueError, match="no FRDist for method 'ReactDiff'"):
-        promote_champion("reactdiff", v5, m5, "ReactDiff")
-    client.delete_model_version_tag("reactdiff", v4, FRDIST_TAG)
-    with pytest.raises(UserError, match=r"reactdiff@champion \(v4\) has no FRDist tag"):
-        promote_champion("reactdiff", v3, m3, "ReactDiff")
+        promote_champion("reactdiff", v5, m5, "ReactDiff", "val")
+    client.delete_model_version_tag("reactdiff", v4, frdist_tag("val"))
+    with pytest.raises(UserError, match=r"reactdiff@champion \(v4\) has no val.FRDist tag"):
+        promote_champion("reactdiff", v3, m3, "ReactDiff", "val")
     assert champion() == v4
+
+
+def test_a_champion_chosen_on_test_before_issue_28_is_replaced(tmp_path):
+    """Its only FRDist is the test split's: not comparable with a val FRDist, so it goes."""
+    client = MlflowClient()
+    v1, _ = _register(tmp_path, 50.0)
+    client.set_model_version_tag("reactdiff", v1, LEGACY_FRDIST_TAG, "50.0")
+    client.set_registered_model_alias("reactdiff", "champion", v1)
+    v2, m2 = _register(tmp_path, 90.0)
+    assert promote_champion("reactdiff", v2, m2, "ReactDiff", "val")
+    assert str(client.get_model_version_by_alias("reactdiff", "champion").version) == v2
 
 
 def test_version_of_a_model_file(tmp_path):

@@ -8,6 +8,10 @@ pool sequences appropriate for speaker k (the REACT 2025 protocol scores each it
 ground truths, see :mod:`reactdiff.evaluation.protocols.session`).
 The single metrics trust their inputs; :func:`compute_all` validates them first and refuses a
 result that is not finite (see :func:`validate_metric_inputs` for the accepted domain).
+The metrics that are a mean over speakers (:data:`ITEM_KEYS`) also give that speaker's value
+(the ``*_items`` functions, :func:`compute_all_items`): the confidence intervals resample them.
+Each aggregate is computed exactly as before from the same numbers; the mean of its per-item
+vector equals it to round-off.
 
 Speed comes from doing less work: CCC moments of all (sample, neighbour) pairs as matrix
 products, FRDiv/FRDvs from centred sums (no pairwise distances), a screened numba DTW for FRDist
@@ -38,22 +42,31 @@ from reactdiff.evaluation.inputs import (
 from reactdiff.evaluation.tlcc import tlcc_offsets
 
 __all__ = [
+    "ITEM_KEYS",
     "METRIC_KEYS",
     "MetricInputError",
     "MetricValueError",
     "compute_all",
+    "compute_all_items",
     "fr_corr",
+    "fr_corr_items",
     "fr_dist",
+    "fr_dist_items",
     "fr_div",
+    "fr_div_items",
     "fr_dvs",
     "fr_rea_emotion",
     "fr_syn",
+    "fr_syn_items",
     "fr_var",
+    "fr_var_items",
     "require_finite",
     "validate_metric_inputs",
 ]
 
 METRIC_KEYS = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn", "FRSyn_all", "FRRea_emotion")
+# the means over speakers (FRDvs compares speakers, FRRea fits one Gaussian to all: neither is)
+ITEM_KEYS = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRSyn", "FRSyn_all")
 _SPEAKER_CHUNK = 32  # speakers per chunk: bounds the float64 copies of pred
 CCC_EPS = 1e-8  # the official CCC's denominator term
 
@@ -150,23 +163,38 @@ def fr_corr(pred: Any, listener: Any, neighbours: Any, device: str | None = None
     ``device`` "cuda": batched on the GPU (:mod:`reactdiff.evaluation.torch_metrics`; equal to
     round-off, ~1e-15 relative).
     """
-    if device not in (None, "cpu"):
-        from reactdiff.evaluation.torch_metrics import fr_corr_torch
+    return _fr_corr_parts(pred, listener, neighbours, device)[0]
 
-        return fr_corr_torch(pred, listener, neighbours, device)
+
+def fr_corr_items(
+    pred: Any, listener: Any, neighbours: Any, device: str | None = None
+) -> np.ndarray:
+    """(N,) FRCorr of each speaker: the sum over its samples of the max CCC over neighbours."""
+    return _fr_corr_parts(pred, listener, neighbours, device)[1]
+
+
+def _fr_corr_parts(
+    pred: Any, listener: Any, neighbours: Any, device: str | None
+) -> tuple[float, np.ndarray]:
+    if device not in (None, "cpu"):
+        from reactdiff.evaluation.torch_metrics import fr_corr_torch_parts
+
+        return fr_corr_torch_parts(pred, listener, neighbours, device)
     p, lis = as_numpy(pred), as_numpy(listener)
     indptr, indices = _neighbour_lists(neighbours)
     lc, lmean, lvar = _moments(lis)  # (N, 25, T)
     t = p.shape[2]
     total = 0.0
+    items = np.empty(p.shape[0])
     for k in range(p.shape[0]):
         reps, inverse = unique_samples(p[k])
         pc, pmean, pvar = _moments(p[k][reps])  # (U, 25, T)
         nb = indices[indptr[k] : indptr[k + 1]]
         cov = np.matmul(pc.transpose(1, 0, 2), lc[nb].transpose(1, 2, 0)) / t  # (25, U, J)
         ccc = _ccc(cov.transpose(1, 2, 0), pmean, pvar, lmean[nb], lvar[nb])
-        total += float(ccc.max(axis=1)[inverse].sum())
-    return total / p.shape[0]
+        items[k] = float(ccc.max(axis=1)[inverse].sum())
+        total += items[k]
+    return total / p.shape[0], items
 
 
 # --------------------------------------------------------------------------- FRDist
@@ -210,10 +238,34 @@ def fr_dist(
     GPU. ``backend`` ("numba", "cuda" or "torch") overrides the choice; "torch" is the
     brute-force batched anti-diagonal wavefront on any torch ``device`` (slower than both).
     """
+    return _fr_dist_parts(pred, listener, neighbours, device, progress, backend)[0]
+
+
+def fr_dist_items(
+    pred: Any,
+    listener: Any,
+    neighbours: Any,
+    device: str | None = None,
+    progress: bool = False,
+    backend: str | None = None,
+) -> np.ndarray:
+    """(N,) FRDist of each speaker: the sum over its samples of the min DTW over neighbours."""
+    return _fr_dist_parts(pred, listener, neighbours, device, progress, backend)[1]
+
+
+def _fr_dist_parts(
+    pred: Any,
+    listener: Any,
+    neighbours: Any,
+    device: str | None,
+    progress: bool,
+    backend: str | None,
+) -> tuple[float, np.ndarray]:
     p, lis = as_numpy(pred), as_numpy(listener)
     indptr, indices = _neighbour_lists(neighbours)
     pool = _dtw.listener_pool(lis, device, backend)
     total = 0.0
+    items = np.zeros(p.shape[0])
     calls = list(_chunks(p.shape[0], pool.speakers_per_call))
     bar = _progress(len(calls), pool.label, progress)
     for call in calls:
@@ -223,9 +275,10 @@ def fr_dist(
         for sl in _chunks(call.stop - call.start):
             part = (owner >= call.start + sl.start) & (owner < call.start + sl.stop)
             total += float(np.dot(values[part], weight[part]))
+        np.add.at(items, owner, values * weight)
         bar.update(1)
     bar.close()
-    return total / p.shape[0]
+    return total / p.shape[0], items
 
 
 # --------------------------------------------------------------------------- diversity
@@ -245,6 +298,21 @@ def fr_div(pred: Any) -> float:
         dev = x - x.mean(axis=1, keepdims=True)
         total += float(np.einsum("ksf,ksf->", dev, dev))
     return 2 * s * total / (s * (s - 1) * size) / n
+
+
+def fr_div_items(pred: Any) -> np.ndarray:
+    """(N,) FRDiv of each speaker: the mean squared distance between its ordered sample pairs."""
+    p = as_numpy(pred)
+    n, s = p.shape[:2]
+    if s < 2:
+        return np.zeros(n)
+    size = p.shape[2] * p.shape[3]
+    items = np.empty(n)
+    for sl in _chunks(n):
+        x = p[sl].reshape(-1, s, size).astype(np.float64)
+        dev = x - x.mean(axis=1, keepdims=True)
+        items[sl] = 2 * s * np.einsum("ksf,ksf->k", dev, dev) / (s * (s - 1) * size)
+    return items
 
 
 def fr_dvs(pred: Any) -> float:
@@ -277,6 +345,15 @@ def fr_var(pred: Any) -> float:
     return total / (p.shape[0] * p.shape[1] * p.shape[3])
 
 
+def fr_var_items(pred: Any) -> np.ndarray:
+    """(N,) FRVar of each speaker: its mean over (sample, dim) of the variance over time."""
+    p = as_numpy(pred)
+    items = np.empty(p.shape[0])
+    for sl in _chunks(p.shape[0]):
+        items[sl] = np.var(p[sl].astype(np.float64), axis=2, ddof=1).mean(axis=(1, 2))
+    return items
+
+
 # --------------------------------------------------------------------------- FRSyn
 def fr_syn(pred: Any, speaker: Any, samples: str = "first", device: str | None = None) -> float:
     """FRSyn: mean |TLCC offset| (frames) between generated reactions and the speaker.
@@ -286,21 +363,38 @@ def fr_syn(pred: Any, speaker: Any, samples: str = "first", device: str | None =
     reaction at once on the GPU (the same offsets, but for lags whose correlations tie to
     round-off, where the official float32 script is arbitrary too).
     """
-    if device not in (None, "cpu"):
-        from reactdiff.evaluation.torch_metrics import fr_syn_torch
+    return _fr_syn_parts(pred, speaker, samples, device)[0]
 
-        return fr_syn_torch(pred, speaker, samples, device)
+
+def fr_syn_items(
+    pred: Any, speaker: Any, samples: str = "first", device: str | None = None
+) -> np.ndarray:
+    """(N,) FRSyn of each speaker: its first sample's |TLCC offset| (``samples="first"``) or
+    the mean over its samples (``"all"``)."""
+    return _fr_syn_parts(pred, speaker, samples, device)[1]
+
+
+def _fr_syn_parts(
+    pred: Any, speaker: Any, samples: str, device: str | None
+) -> tuple[float, np.ndarray]:
+    if device not in (None, "cpu"):
+        from reactdiff.evaluation.torch_metrics import fr_syn_torch_parts
+
+        return fr_syn_torch_parts(pred, speaker, samples, device)
     p, sp = as_numpy(pred), _f32(as_numpy(speaker))
     if samples == "first":
-        first = _f32(p[:, 0])
-        return float(tlcc_offsets(first, sp, np.arange(p.shape[0])).mean())
+        offsets = tlcc_offsets(_f32(p[:, 0]), sp, np.arange(p.shape[0]))
+        return float(offsets.mean()), offsets.astype(np.float64)
     if samples != "all":
         raise ValueError(f"samples must be 'first' or 'all', got {samples!r}")
     total = 0
+    items = np.zeros(p.shape[0])
     for sl in _chunks(p.shape[0]):
         reps, owner, weight = _chunk_tasks(p, sl)
-        total += int(np.dot(tlcc_offsets(reps, sp, owner), weight.astype(np.int64)))
-    return total / (p.shape[0] * p.shape[1])
+        offsets = tlcc_offsets(reps, sp, owner) * weight.astype(np.int64)
+        total += int(offsets.sum())
+        np.add.at(items, owner, offsets)
+    return total / (p.shape[0] * p.shape[1]), items / p.shape[1]
 
 
 # --------------------------------------------------------------------------- FRRea
@@ -364,18 +458,39 @@ def compute_all(
     Raises MetricInputError for an input outside the accepted domain, MetricValueError (a bug)
     if a metric still comes out NaN or infinite.
     """
+    return compute_all_items(pred, listener, speaker, neighbours, device, progress)[0]
+
+
+def compute_all_items(
+    pred: Any,
+    listener: Any,
+    speaker: Any,
+    neighbours: Any,
+    device: str = "cpu",
+    progress: bool = False,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """:func:`compute_all`'s results, and the (N,) per-speaker values of :data:`ITEM_KEYS`
+    (each one's mean is its result, to round-off), from one computation of each metric."""
     validate_metric_inputs(pred, listener, speaker, neighbours)
+    parts = {
+        "FRCorr": _fr_corr_parts(pred, listener, neighbours, device),
+        "FRDist": _fr_dist_parts(pred, listener, neighbours, device, progress, None),
+        "FRSyn": _fr_syn_parts(pred, speaker, "first", device),
+        "FRSyn_all": _fr_syn_parts(pred, speaker, "all", device),
+    }
+    items = {key: values for key, (_, values) in parts.items()}
+    items.update(FRDiv=fr_div_items(pred), FRVar=fr_var_items(pred))
     result = {
-        "FRCorr": fr_corr(pred, listener, neighbours, device=device),
-        "FRDist": fr_dist(pred, listener, neighbours, device=device, progress=progress),
+        "FRCorr": parts["FRCorr"][0],
+        "FRDist": parts["FRDist"][0],
         "FRDiv": fr_div(pred),
         "FRVar": fr_var(pred),
         "FRDvs": fr_dvs(pred),
-        "FRSyn": fr_syn(pred, speaker, samples="first", device=device),
-        "FRSyn_all": fr_syn(pred, speaker, samples="all", device=device),
+        "FRSyn": parts["FRSyn"][0],
+        "FRSyn_all": parts["FRSyn_all"][0],
         "FRRea_emotion": fr_rea_emotion(pred, listener),
     }
-    return require_finite(result)
+    return require_finite(result), items
 
 
 def require_finite(result: dict[str, float]) -> dict[str, float]:

@@ -8,10 +8,11 @@ same for every sample), which only a model that ``Reconstructs`` has.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from reactdiff.errors import ConfigError
@@ -19,6 +20,9 @@ from reactdiff.generation import Generation
 from reactdiff.models.family import ReactionModel, Reconstructs
 
 MODES = ("offline", "online", "reconstruct")
+# Equal-length items generated together: a constant, so that the noise of item k (the seed of
+# its batch) and with it every row is the same whoever asks for the split's reactions.
+BATCH = 8
 
 
 class Reactions(NamedTuple):
@@ -105,3 +109,27 @@ def clip_predictions(
         emotions.append(emotion.cpu().numpy())
         faces.append(face.cpu().numpy())
     return Reactions(emotions, faces)
+
+
+def split_predictions(
+    model: ReactionModel,
+    items: Sequence[dict],
+    mode: str,
+    samples: int,
+    seed: int,
+    generation: Generation,
+    batched: bool,
+    progress: bool = True,
+) -> Reactions:
+    """Per item (S, T_k, D) reactions to every item of a split (a PairFeatureDataset of whole
+    clips): the one way the evaluation's model rows and a submission folder are made.
+
+    ``batched`` (clips of one length, scored as (N, S, T, D) arrays): in batches of
+    :data:`BATCH` consecutive items, batch i with seed ``seed + i`` (:func:`model_predictions`);
+    else one item at a time, in chunks, item k with seed ``seed + k`` (:func:`clip_predictions`).
+    """
+    if not batched:
+        return clip_predictions(model, items, mode, samples, seed, generation, progress)
+    loader = torch.utils.data.DataLoader(items, batch_size=BATCH)
+    rows = model_predictions(model, loader, mode, samples, seed, generation, progress)
+    return Reactions(list(rows.emotion), list(rows.face))

@@ -19,7 +19,13 @@ from reactdiff.evaluation.inputs import as_numpy
 from reactdiff.evaluation.metrics import CCC_EPS
 from reactdiff.evaluation.tlcc import MAX_LAG
 
-__all__ = ["fr_corr_torch", "fr_syn_torch", "tlcc_offsets_torch"]
+__all__ = [
+    "fr_corr_torch",
+    "fr_corr_torch_parts",
+    "fr_syn_torch",
+    "fr_syn_torch_parts",
+    "tlcc_offsets_torch",
+]
 
 _CHUNK_BYTES = 1 << 28  # bound of one float64 temporary of a chunk (256 MiB)
 Device = str | torch.device
@@ -44,7 +50,15 @@ def _moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def fr_corr_torch(pred: Any, listener: Any, neighbours: Any, device: Device = "cpu") -> float:
-    """FRCorr (see ``metrics.fr_corr``) with the CCC of every (sample, pool sequence) pair.
+    """FRCorr (see ``metrics.fr_corr`` and :func:`fr_corr_torch_parts`)."""
+    return fr_corr_torch_parts(pred, listener, neighbours, device)[0]
+
+
+def fr_corr_torch_parts(
+    pred: Any, listener: Any, neighbours: Any, device: Device = "cpu"
+) -> tuple[float, np.ndarray]:
+    """FRCorr and its (N,) per-speaker values (the sum over samples of the max CCC), with the
+    CCC of every (sample, pool sequence) pair.
 
     Batched matmuls in float64 on ``device`` over chunks of speakers: on a GPU this is far
     faster than the per-speaker numpy loop. pred (N, S, T, 25); listener (N, T, 25) with
@@ -65,6 +79,7 @@ def fr_corr_torch(pred: Any, listener: Any, neighbours: Any, device: Device = "c
     rows = max(1, _CHUNK_BYTES // (8 * dims * max(lc.shape[0], t)))
     per_chunk = max(1, rows // s)
     total = torch.zeros((), dtype=torch.float64, device=device)
+    items = []
     for start in range(0, n, per_chunk):
         stop = min(n, start + per_chunk)
         p = _to(pred, slice(start, stop), device, torch.float64).reshape(-1, t, dims)
@@ -77,8 +92,10 @@ def fr_corr_torch(pred: Any, listener: Any, neighbours: Any, device: Device = "c
         ccc = (num / (den + CCC_EPS)).mean(dim=-1)  # (R, J)
         mask = nb[start:stop].repeat_interleave(s, dim=0)  # row k * s + i -> speaker k
         ccc = ccc.masked_fill(~mask, -torch.inf)
-        total += ccc.amax(dim=1).sum()
-    return float(total) / n
+        best = ccc.amax(dim=1)  # (R,)
+        total += best.sum()
+        items.append(best.reshape(stop - start, s).sum(dim=1))
+    return float(total) / n, torch.cat(items).cpu().numpy()
 
 
 # --------------------------------------------------------------------------- TLCC
@@ -177,16 +194,25 @@ def tlcc_offsets_torch(preds: Any, speakers: Any, owner: Any, device: Device = "
 
 
 def fr_syn_torch(pred: Any, speaker: Any, samples: str = "first", device: Device = "cpu") -> float:
-    """FRSyn (see ``metrics.fr_syn``): mean |TLCC offset| of the reactions, in frames.
+    """FRSyn (see ``metrics.fr_syn`` and :func:`fr_syn_torch_parts`)."""
+    return fr_syn_torch_parts(pred, speaker, samples, device)[0]
+
+
+def fr_syn_torch_parts(
+    pred: Any, speaker: Any, samples: str = "first", device: Device = "cpu"
+) -> tuple[float, np.ndarray]:
+    """FRSyn (see ``metrics.fr_syn``): mean |TLCC offset| of the reactions, in frames, and
+    each speaker's (N,) mean offset.
 
     ``samples="first"`` scores sample 0 of each speaker (official script), ``"all"`` every
     sample (plain rows: identical samples give identical offsets, so no dedup is needed).
     """
     n, s = pred.shape[:2]
     if samples == "first":
-        return float(tlcc_offsets_torch(pred[:, 0], speaker, np.arange(n), device).mean())
+        offsets = tlcc_offsets_torch(pred[:, 0], speaker, np.arange(n), device)
+        return float(offsets.mean()), offsets.astype(np.float64)
     if samples != "all":
         raise ValueError(f"samples must be 'first' or 'all', got {samples!r}")
     rows = pred.reshape(n * s, *pred.shape[2:])
     offsets = tlcc_offsets_torch(rows, speaker, np.repeat(np.arange(n), s), device)
-    return int(offsets.sum()) / (n * s)
+    return int(offsets.sum()) / (n * s), offsets.reshape(n, s).sum(axis=1) / s

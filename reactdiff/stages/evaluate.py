@@ -1,9 +1,15 @@
-"""The `evaluate` stage: every REACT metric for every configured method on one split.
+"""The `evaluate` stage: every REACT metric for every configured method on two splits.
+
+Val chooses, test reports: ``evaluate.select_split`` (val) is scored into
+``evaluate.select_metrics_file`` and is the only split the champion alias (and any tuning) is
+chosen on; ``evaluate.report_split`` (test) into ``evaluate.metrics_file``, reported once.
+Every method's entry carries ``ci95``: 95% bootstrap intervals over items
+(:mod:`reactdiff.evaluation.bootstrap`), the same resamples for every method of a split.
 
 A method maps the split's speakers to reactions: the naive baselines, and the trained ReactDiff
 (offline; online, streamed: each listener frame from the speaker frames up to it plus
 ``online.delay_frames``; and the paper's "w/o diffusion" ablation), each one more entry of ``evaluate.methods``. The offline row's
-FRDist decides the registry's champion alias.
+FRDist on the selection split decides the registry's champion alias.
 
 The protocol is the data format's (:mod:`reactdiff.evaluation.protocols`): this stage hands it
 the trained models' reactions as callables, and it scores them with the baselines.
@@ -16,22 +22,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from reactdiff.atomic import write_json
 from reactdiff.config import Params, TrainParams
 from reactdiff.data.formats import Layout, params_layout
 from reactdiff.data.render import comparison_video
 from reactdiff.devices import resolve_device
+from reactdiff.evaluation.bootstrap import split_intervals
 from reactdiff.evaluation.metrics import describe_device, metrics_device
-from reactdiff.evaluation.predictions import Reactions, clip_predictions, model_predictions
+from reactdiff.evaluation.predictions import Reactions
 from reactdiff.evaluation.protocols import get_protocol
 from reactdiff.evaluation.protocols.base import ModelRows
-from reactdiff.evaluation.report import write_report
+from reactdiff.evaluation.report import CI_KEY, SplitScores, write_report
 from reactdiff.evaluation.tlcc import MAX_LAG
 from reactdiff.features.dataset import PairFeatureDataset
 from reactdiff.models import load_model
 from reactdiff.models.family import ReactionModel
+from reactdiff.stages import predict
 from reactdiff.stages.result import Champion, StageOptions, StageResult
 
 NAME = "evaluate"
@@ -55,18 +62,14 @@ MODELS = {
     "ReactDiff (online)": ModelMethod("train_ddim", "online"),
     "ReactDiff w/o diffusion": ModelMethod("train_ddim", "reconstruct"),
 }
-CHAMPION_METHOD = "ReactDiff (offline)"  # its FRDist decides the registry's champion alias
-BATCH = 8  # speaker samples generated together
+CHAMPION_METHOD = "ReactDiff (offline)"  # its FRDist on val decides the champion alias
+SELECT_ROLE = "selection: the champion and every tuning choice are made on it"
+REPORT_ROLE = "report: scored once, never chosen on"
 
 
-def _dataset(params: Params, model: ReactionModel) -> PairFeatureDataset:
+def _dataset(params: Params, split: str, model: ReactionModel) -> PairFeatureDataset:
     """The split's whole clips, in sample order."""
-    return PairFeatureDataset(
-        params.features.out,
-        params.evaluate.split,
-        list(model.speaker_streams),
-        splits_dir=params.split.out,
-    )
+    return predict.split_dataset(params, split, list(model.speaker_streams))
 
 
 def _trainer(params: Params, method: str) -> TrainParams:
@@ -80,61 +83,50 @@ def _model(params: Params, method: str) -> ReactionModel:
     return model.to(resolve_device(params.evaluate.device))
 
 
-def _model_row(params: Params, method: str, progress: bool) -> Reactions:
-    """(N, S, T, ...) reactions of ``method``'s trained model in its mode."""
-    ev, model, mode = params.evaluate, _model(params, method), MODELS[method].mode
-    loader = torch.utils.data.DataLoader(_dataset(params, model), batch_size=BATCH)
-    seed, generation = params.base.seed, params.generation()
-    return model_predictions(model, loader, mode, ev.samples, seed, generation, progress)
+def _reactions(params: Params, split: str, method: str, batched: bool, progress: bool) -> Reactions:
+    """Per item reactions of ``method``'s trained model in its mode, by the code `reactdiff
+    predict` writes its folders with (same samples and seed: the same arrays)."""
+    model, mode = _model(params, method), MODELS[method].mode
+    samples, seed = params.evaluate.samples, params.base.seed
+    return predict.model_reactions(params, split, model, mode, samples, seed, batched, progress)
+
+
+def _model_row(params: Params, split: str, method: str, progress: bool) -> Reactions:
+    """(N, S, T, ...) reactions of ``method``'s trained model to clips of one length."""
+    rows = _reactions(params, split, method, True, progress)
+    return Reactions(np.stack(rows.emotion), np.stack(rows.face))
 
 
 def _model_clips(
-    params: Params, method: str, progress: bool
+    params: Params, split: str, method: str, progress: bool
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per sample (S, T_i, ...) reactions of ``method``'s trained model to whole clips."""
-    ev, model = params.evaluate, _model(params, method)
-    return clip_predictions(
-        model,
-        _dataset(params, model),
-        MODELS[method].mode,
-        ev.samples,
-        params.base.seed,
-        params.generation(),
-        progress,
-    )
+    return _reactions(params, split, method, False, progress)
 
 
-def _model_rows(params: Params) -> ModelRows:
-    """What the protocol calls for the trained models' rows."""
+def _model_rows(params: Params, split: str) -> ModelRows:
+    """What the protocol calls for the trained models' rows on ``split``."""
     return ModelRows(
         methods=frozenset(MODELS),
-        fixed=lambda method, progress: _model_row(params, method, progress),
-        whole_clips=lambda method, progress: _model_clips(params, method, progress),
-        real_3dmm=lambda frames: _real_3dmm(params, frames),
+        fixed=lambda method, progress: _model_row(params, split, method, progress),
+        whole_clips=lambda method, progress: _model_clips(params, split, method, progress),
+        real_3dmm=lambda frames: predict.real_3dmm(params, split, frames),
     )
-
-
-def _real_3dmm(params: Params, frames: int | None = None) -> list[np.ndarray]:
-    """The split's real listeners' 3DMM (T, 58) in sample order (the first ``frames``)."""
-    dataset = PairFeatureDataset(
-        params.features.out, params.evaluate.split, ["3dmm"], splits_dir=params.split.out
-    )
-    return [dataset[k]["listener_3dmm"][:frames].numpy() for k in range(len(dataset))]
 
 
 def _videos(params: Params, layout: Layout) -> list[Path]:
-    """The first ``evaluate.videos`` samples of the split as videos to watch: the speaker (its
+    """The first ``evaluate.videos`` samples of the report split as videos to watch: the speaker (its
     video and audio), its real listener and ``evaluate.video_samples`` offline reactions of
     the model of the first model row of ``evaluate.methods``, drawn with seed ``base.seed``;
     none when no model row is evaluated."""
-    ev = params.evaluate
+    ev, split = params.evaluate, params.evaluate.report_split
     shutil.rmtree(ev.video_dir, ignore_errors=True)  # the last run's videos are replaced
     ev.video_dir.mkdir(parents=True)
     shown = next((m for m in ev.methods if m in MODELS), None)
     if not ev.videos or shown is None:
         return []
     model, generation = _model(params, shown), params.generation()
-    dataset = _dataset(params, model)
+    dataset = _dataset(params, split, model)
     paths = []
     for k in range(min(ev.videos, len(dataset))):
         item, rel = dataset[k], dataset.samples[k].speaker
@@ -145,58 +137,93 @@ def _videos(params: Params, layout: Layout) -> list[Path]:
             seed=params.base.seed,
             **generation.sampling(),
         )
-        video = layout.video_path(ev.split, rel)
+        video = layout.video_path(split, rel)
         path = ev.video_dir / f"{k:02d}_{rel.replace('/', '_')}.mp4"
         comparison_video(
             path,
             video if video.exists() else None,
             item["speaker_emotion"].numpy(),
-            np.asarray(dataset.store.open(ev.split, rel, "3dmm")[dataset.window(k)]),
+            np.asarray(dataset.store.open(split, rel, "3dmm")[dataset.window(k)]),
             item["listener_emotion"].numpy(),
             item["listener_3dmm"].numpy(),
             emotion.cpu().numpy(),
             face.cpu().numpy(),
             layout.fmt.fps,
-            layout.clip_path(ev.split, rel, "audio"),
+            layout.clip_path(split, rel, "audio"),
         )
         paths.append(path)
     return paths
 
 
+def _score(
+    params: Params, layout: Layout, split: str, role: str, device: str, progress: bool
+) -> SplitScores:
+    """Every method on ``split``, each entry with its ``ci95`` over the split's items."""
+    protocol, bootstrap = get_protocol(layout.fmt.protocol), params.evaluate.bootstrap
+    results, per_item, context = protocol.run(
+        params, layout, split, _model_rows(params, split), device, progress
+    )
+    context.update(fps=layout.fmt.fps, max_lag=MAX_LAG, bootstrap=bootstrap.model_dump())
+    for method, ci95 in split_intervals(per_item, bootstrap.resamples, bootstrap.seed).items():
+        results[method][CI_KEY] = ci95
+    return SplitScores(split, role, results, context)
+
+
+def _flat_metrics(scores: SplitScores, prefix: str) -> dict[str, float]:
+    """MLflow's metrics of one split: ``<prefix><method>/<metric>`` and its interval's ends."""
+    flat = {}
+    for method, row in scores.results.items():
+        for key, value in row.items():
+            if key != CI_KEY:
+                flat[f"{prefix}{method}/{key}"] = value
+        for key, (lo, hi) in row.get(CI_KEY, {}).items():
+            flat.update(
+                {f"{prefix}{method}/{key}/ci95_lo": lo, f"{prefix}{method}/{key}/ci95_hi": hi}
+            )
+    return flat
+
+
 def run(params: Params, options: Options) -> StageResult:
-    """Compute every metric for every method; write eval.json, eval.md and eval.png."""
+    """Score the selection and the report split; write their metrics files, eval.md, eval.png."""
     ev, layout = params.evaluate, params_layout(params.data)
-    protocol = get_protocol(layout.fmt.protocol)
     device = metrics_device(ev.device)  # "cpu" or "cuda", resolved once
-    results, context = protocol.run(params, layout, _model_rows(params), device, options.progress)
-    context.update(fps=layout.fmt.fps, max_lag=MAX_LAG)
-    write_json(ev.metrics_file, results)
-    write_report(results, context, ev.report_file, ev.plot_file)
+    selected = _score(params, layout, ev.select_split, SELECT_ROLE, device, options.progress)
+    reported = _score(params, layout, ev.report_split, REPORT_ROLE, device, options.progress)
+    write_json(ev.select_metrics_file, selected.results)
+    write_json(ev.metrics_file, reported.results)
+    write_report([selected, reported], ev.report_file, ev.plot_file)
     videos = _videos(params, layout)
     t = _trainer(params, CHAMPION_METHOD)
     champion = None
-    if CHAMPION_METHOD in results:
-        champion = Champion(t.registered_name, t.model_out, ev.metrics_file, CHAMPION_METHOD)
+    if CHAMPION_METHOD in selected.results:
+        champion = Champion(
+            t.registered_name, t.model_out, ev.select_metrics_file, CHAMPION_METHOD, ev.select_split
+        )
+    files = (ev.select_metrics_file, ev.metrics_file, ev.report_file, ev.plot_file)
     return StageResult(
         summary=(
-            f"evaluate: {len(results)} methods on {context['n']} {ev.split} samples, metrics on "
-            f"{describe_device(device)}"
+            f"evaluate: {len(reported.results)} methods on {selected.context['n']} "
+            f"{ev.select_split} (chooses) and {reported.context['n']} {ev.report_split} "
+            f"(reported) samples, metrics on {describe_device(device)}"
         ),
         run_params={
-            "split": ev.split,
+            "select_split": ev.select_split,
+            "report_split": ev.report_split,
             "samples": ev.samples,
             "methods": ",".join(ev.methods),
             "device": ev.device,
             "metrics_device": device,
             "seed": params.base.seed,
+            "gt_seed": ev.gt_seed,
+            **{f"bootstrap.{k}": v for k, v in ev.bootstrap.model_dump().items()},
             "format": layout.fmt.name,
             "protocol": layout.fmt.protocol,
             **{f"sampling.{k}": v for k, v in params.sampling.model_dump().items()},
             "online.delay_frames": params.online.delay_frames,
         },
-        metrics={f"{m}/{k}": v for m, row in results.items() for k, v in row.items()},
+        metrics={**_flat_metrics(reported, ""), **_flat_metrics(selected, f"{ev.select_split}/")},
         artifacts=[
-            *((p, "evaluation") for p in (ev.metrics_file, ev.report_file, ev.plot_file)),
+            *((p, "evaluation") for p in files),
             *((p, "evaluation/videos") for p in videos),
         ],
         champion=champion,

@@ -33,12 +33,14 @@ class RegisteredModel:
 
 @dataclass(frozen=True)
 class Champion:
-    """Move the registry's champion alias to ``model_file``'s version if its FRDist is lower."""
+    """Move the registry's champion alias to ``model_file``'s version if its FRDist is lower:
+    ``method``'s FRDist on ``split``, the selection split (never the one reported)."""
 
     registered_name: str
     model_file: Path
-    metrics_file: Path  # the evaluation's JSON
+    metrics_file: Path  # the selection split's metrics JSON
     method: str  # the row whose FRDist counts
+    split: str  # the split of metrics_file: the run says what it chose on
 
 
 @dataclass

@@ -176,3 +176,14 @@ def test_cuda_without_a_gpu_is_an_error_not_a_cpu_run(tmp_path):
     assert result.exit_code != 0
     assert "CUDA is not available" in result.output
     assert "FRDist" not in result.stdout
+
+
+def test_arrays_or_a_prediction_folder_not_both_nor_neither(tmp_path):
+    _, paths = _inputs(tmp_path)
+    both = _invoke(paths, "--predictions", str(tmp_path))
+    assert both.exit_code == 2 and "--predictions scores a folder: drop --pred" in both.output
+    partial = _invoke({"pred": paths["pred"]})
+    assert partial.exit_code == 2
+    assert "missing --listener, --speaker, --neighbours" in partial.output
+    root = _invoke(paths, "--root", str(tmp_path))
+    assert root.exit_code == 2 and "--root goes with --predictions" in root.output

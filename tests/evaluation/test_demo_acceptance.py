@@ -37,7 +37,7 @@ def recorded() -> dict:
 def test_the_recorded_evaluation_is_on_the_synthetic_test_split():
     lock = yaml.safe_load((REPO / "dvc.lock").read_text())
     params = lock["stages"]["evaluate"]["params"]["params.yaml"]
-    assert params["evaluate"]["split"] == "test"
+    assert params["evaluate"]["report_split"] == "test"
     assert params["data.source"] == "synthetic"
 
 

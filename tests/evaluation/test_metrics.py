@@ -319,3 +319,53 @@ def test_compute_all_refuses_a_non_finite_result(monkeypatch: pytest.MonkeyPatch
     c = _valid()
     with pytest.raises(m.MetricValueError, match="FRRea_emotion = nan"):
         m.compute_all(c["pred"], c["listener"], c["speaker"], c["neighbours"])
+
+
+def test_per_item_values_are_each_speaker_scored_alone(case: dict) -> None:
+    """Item k's value is the metric of speaker k alone (its neighbours as a listener pool), and
+    the mean of the items is the aggregate: the bootstrap resamples exactly these."""
+    p, lis, sp, nb = case["pred"], case["listener"], case["speaker"], case["neighbours"]
+    result, items = m.compute_all_items(p, lis, sp, nb)
+    assert result == m.compute_all(p, lis, sp, nb)
+    assert set(items) == set(m.ITEM_KEYS)
+    for key, values in items.items():
+        assert values.shape == (p.shape[0],)
+        assert values.mean() == pytest.approx(result[key], rel=1e-12, abs=1e-12), key
+    for k in range(p.shape[0]):
+        one = slice(k, k + 1)
+        alone = {
+            "FRCorr": m.fr_corr(p[one], lis, nb[one]),
+            "FRDist": m.fr_dist(p[one], lis, nb[one]),
+            "FRDiv": m.fr_div(p[one]),
+            "FRVar": m.fr_var(p[one]),
+            "FRSyn": m.fr_syn(p[one], sp[one]),
+            "FRSyn_all": m.fr_syn(p[one], sp[one], samples="all"),
+        }
+        for key, value in alone.items():
+            assert items[key][k] == pytest.approx(value, rel=1e-12, abs=1e-12), (key, k)
+
+
+def test_per_item_functions_match_compute_all_items() -> None:
+    c = _case(9, n=5, s=3, t=104)
+    p, lis, sp, nb = c["pred"], c["listener"], c["speaker"], c["neighbours"]
+    _, items = m.compute_all_items(p, lis, sp, nb)
+    assert np.array_equal(m.fr_corr_items(p, lis, nb), items["FRCorr"])
+    assert np.array_equal(m.fr_dist_items(p, lis, nb), items["FRDist"])
+    assert np.array_equal(m.fr_div_items(p), items["FRDiv"])
+    assert np.array_equal(m.fr_var_items(p), items["FRVar"])
+    assert np.array_equal(m.fr_syn_items(p, sp, "all"), items["FRSyn_all"])
+
+
+def test_torch_per_item_values_match_numpy() -> None:
+    """The GPU code paths (run here on the CPU) give the same per-speaker values."""
+    from reactdiff.evaluation import torch_metrics as tm
+
+    c = _case(10, n=5, s=3, t=104)
+    p, lis, sp, nb = c["pred"], c["listener"], c["speaker"], c["neighbours"]
+    corr, corr_items = tm.fr_corr_torch_parts(p, lis, nb, device="cpu")
+    assert corr == tm.fr_corr_torch(p, lis, nb, device="cpu")
+    np.testing.assert_allclose(corr_items, m.fr_corr_items(p, lis, nb), rtol=1e-12)
+    for samples in ("first", "all"):
+        syn, syn_items = tm.fr_syn_torch_parts(p, sp, samples, device="cpu")
+        assert syn == m.fr_syn(p, sp, samples) and syn_items.mean() == pytest.approx(syn)
+        np.testing.assert_array_equal(syn_items, m.fr_syn_items(p, sp, samples))

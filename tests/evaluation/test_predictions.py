@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from reactdiff.errors import ConfigError
-from reactdiff.evaluation.predictions import clip_predictions, model_predictions
+from reactdiff.evaluation.predictions import (
+    BATCH,
+    clip_predictions,
+    model_predictions,
+    split_predictions,
+)
 from reactdiff.generation import Generation
 from tests.helpers.toy_family import ToyMirror
 
@@ -45,3 +50,23 @@ def test_clip_rows_of_another_family():
     assert [e.shape for e in rows.emotion] == [(2, 33, 25)] * 2
     with pytest.raises(ConfigError, match="does not reconstruct"):
         clip_predictions(toy, items, "reconstruct", 2, 0, Generation(chunk_frames=10), False)
+
+
+def test_a_split_is_generated_one_way_whoever_asks():
+    """split_predictions is model_predictions over batches of BATCH items (batch i: seed + i)
+    for clips of one length, clip_predictions item by item otherwise: per-item arrays."""
+    toy, clips = ToyMirror(STREAMS), _clips(BATCH + 3, 20)
+    items = [{"speaker": c} for c in clips]
+    generation = Generation(steps=2, chunk_frames=10)
+    got = split_predictions(toy, items, "offline", 2, 7, generation, True, False)
+    assert len(got.emotion) == BATCH + 3 and got.face[0].shape == (2, 20, 58)
+    batches = [
+        {"speaker": {s: torch.stack([c[s] for c in part]) for s in STREAMS}}
+        for part in (clips[:BATCH], clips[BATCH:])
+    ]
+    want = model_predictions(toy, batches, "offline", 2, 7, generation, False)
+    for k in range(BATCH + 3):
+        assert (got.emotion[k] == want.emotion[k]).all() and (got.face[k] == want.face[k]).all()
+    whole = split_predictions(toy, items, "offline", 2, 7, generation, False, False)
+    clipwise = clip_predictions(toy, items, "offline", 2, 7, generation, False)
+    assert all((a == b).all() for a, b in zip(whole.emotion, clipwise.emotion, strict=True))

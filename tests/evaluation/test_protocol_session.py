@@ -1,4 +1,5 @@
-"""The REACT 2025 session protocol: ground-truth draws, chunking, alignment, rectangular metrics."""
+"""The REACT 2025 session protocol: ground-truth draws, whole-item and chunked scoring, alignment,
+rectangular metrics."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from reactdiff.evaluation.protocols.session import (
     SessionProtocol,
     draw_ground_truths,
     load_post_processor,
+    pad_to_item,
     score_session_protocol,
+    score_whole_items,
 )
 from tests.evaluation.test_metrics import _case
 from tests.helpers.emotions import emotion_sequences
@@ -221,6 +224,7 @@ def test_long_items_are_scored_in_chunks() -> None:
     gts = [[0, 1], [1, 0], [2, 0]]
     got, context = score_session_protocol(preds, speakers, listeners, gts, protocol)
     assert context == {
+        "scoring": "chunked",
         "items": 3,
         "scored_chunks": 5,
         "dropped_chunks": 2,
@@ -331,6 +335,87 @@ def test_au_rounding() -> None:
     assert unrounded != rounded and context["au_rounding"] and not off["au_rounding"]
 
 
+# --------------------------------------------------------------------------- whole items
+def test_pad_to_item_crops_or_holds_the_last_frame() -> None:
+    gt = np.arange(5 * 25, dtype=np.float32).reshape(5, 25)
+    cropped, added = pad_to_item(gt, 3)
+    assert added == 0 and np.array_equal(cropped, gt[:3])
+    padded, added = pad_to_item(gt, 8)
+    assert added == 3 and np.array_equal(padded[:5], gt)
+    assert np.array_equal(padded[5:], np.repeat(gt[4:], 3, axis=0))
+    assert pad_to_item(gt, 5)[1] == 0
+
+
+def test_each_item_is_the_2024_metrics_of_that_item_alone() -> None:
+    """Items of different lengths: an item's values are the 2024 metrics of a batch of one
+    against its distinct ground truths (longer ones cropped), the result their plain mean."""
+    preds, speakers, listeners = _items(20, [300, 180, 420])
+    gts = [[0, 2, 2], [1, 0], [2, 0, 1]]  # item 0 lists listener 2 twice: it counts once
+    got, per_item, context = score_whole_items(preds, speakers, listeners, gts)
+    listeners_for = {0: [0, 2], 1: [1, 0], 2: [2]}  # item 2: listeners 0, 1 are shorter
+    for k, ids in listeners_for.items():
+        length = preds[k].shape[1]
+        pool = np.stack([listeners[j][:length] for j in ids])
+        if k == 2:  # the shorter ones, last frame held up to the item's 420 frames
+            pool = np.stack([listeners[2]] + [pad_to_item(listeners[j], length)[0] for j in (0, 1)])
+        want = _direct(preds[k][None], speakers[k][None], pool, np.ones((1, len(pool)), bool))
+        assert {key: v[k] for key, v in per_item.items()} == want, k
+    for key in sp.SESSION_METRIC_KEYS:
+        assert per_item[key].shape == (3,)
+        assert got[key] == pytest.approx(per_item[key].mean(), rel=1e-15)
+    assert context["scoring"] == "whole" and context["scored_items"] == 3
+    assert context["gt_per_item"] == 7 / 3
+    assert context["padded_gts"] == 2 and context["padded_frames"] == (420 - 300) + (420 - 180)
+
+
+def test_whole_items_are_not_chunk_weighted() -> None:
+    """A long and a short item weigh the same: not so in chunks of 200 frames."""
+    preds, speakers, listeners = _items(21, [800, 200])
+    gts = [[0], [1]]
+    got, per_item, _ = score_whole_items(preds, speakers, listeners, gts)
+    assert got["FRDist"] == pytest.approx(per_item["FRDist"].mean(), rel=1e-15)
+    chunked, _ = score_session_protocol(
+        preds, speakers, listeners, gts, SessionProtocol(gt_samples=0, chunk_frames=200)
+    )
+    assert chunked["FRDist"] != pytest.approx(got["FRDist"])
+
+
+def test_whole_items_too_short_are_left_out_counted() -> None:
+    preds, speakers, listeners = _items(22, [300, 60])
+    got, per_item, context = score_whole_items(preds, speakers, listeners, [[0], [1]])
+    assert context["short_items"] == 1 and per_item["FRCorr"].shape == (1,)
+    alone, _, _ = score_whole_items(preds[:1], speakers[:1], listeners[:1], [[0]])
+    assert got == alone
+    with pytest.raises(ProtocolError, match="nothing to score"):
+        score_whole_items(preds[1:], speakers[1:], listeners[1:], [[0]])
+
+
+def test_whole_item_errors_name_the_item() -> None:
+    preds, speakers, listeners = _items(23, [200, 200])
+    with pytest.raises(ProtocolError, match=r"listener 5 out of range"):
+        score_whole_items(preds, speakers, listeners, [[0], [5]])
+    with pytest.raises(ProtocolError, match=r"ground_truths\[1\]: empty"):
+        score_whole_items(preds, speakers, listeners, [[0], []])
+    with pytest.raises(ProtocolError, match=r"speakers\[1\]"):
+        score_whole_items(preds, [speakers[0], speakers[1][:150]], listeners, [[0], [1]])
+    listeners[1][7, 3] = np.nan
+    with pytest.raises(
+        ProtocolError, match=r"item 0 \(pool rows: listeners \[0, 1\]\).*\(1, 7, 3\)"
+    ):
+        score_whole_items(preds, speakers, listeners, [[0, 1], [1]])
+
+
+def test_whole_items_round_the_aus() -> None:
+    preds, speakers, listeners = _items(24, [200, 200])
+    soft = [p.copy() for p in preds]
+    for p in soft:
+        p[..., :15] = np.where(p[..., :15] > 0.5, 0.6, 0.4)
+    args = (speakers, listeners, [[0, 1], [1, 0]])
+    rounded = score_whole_items(soft, *args)[0]
+    assert rounded == score_whole_items(preds, *args, round_aus=False)[0]
+    assert score_whole_items(soft, *args, round_aus=False)[0] != rounded
+
+
 # --------------------------------------------------------------------------- TorchScript
 class _Resample(torch.nn.Module):
     """Nearest-frame resampling of the ground truth to the prediction's length."""
@@ -379,6 +464,22 @@ def test_torchscript_alignment_covers_every_chunk(tmp_path: Path) -> None:
     for key in sp.SESSION_METRIC_KEYS:
         want = np.dot([v[key] for v in per_item], chunks) / 5
         assert got[key] == pytest.approx(want, rel=1e-12)
+
+
+def test_torchscript_alignment_of_whole_items(tmp_path: Path) -> None:
+    """The post-processor brings every ground truth to the item's length: nothing is padded,
+    the values those of ground truths resampled beforehand."""
+    align = load_post_processor(_save(_Resample(), tmp_path / "post.pt"))
+    preds, speakers, listeners = _items(25, [400, 260])
+    listeners[1] = listeners[1][:230]
+    gts = [[0, 1], [1, 0]]
+    _, per_item, context = score_whole_items(preds, speakers, listeners, gts, align=align)
+    assert context["alignment"] == "torchscript" and context["padded_gts"] == 0
+    for k in range(2):
+        length = preds[k].shape[1]
+        resampled = [listeners[j][np.arange(length) * len(listeners[j]) // length] for j in gts[k]]
+        want, _, _ = score_whole_items([preds[k]], [speakers[k]], resampled, [[0, 1]])
+        assert {key: v[k] for key, v in per_item.items()} == want
 
 
 def test_post_processor_of_the_wrong_shape_names_the_file(tmp_path: Path) -> None:

@@ -42,7 +42,8 @@ def test_validation_summary_says_the_verdict_counts_and_failures(tmp_path):
 
 def test_evaluation_rows_one_per_method(tmp_path):
     path = tmp_path / "eval.json"
-    path.write_text(json.dumps({"GT": {"FRDist": 0.0}, "B_Mime": {"FRDist": 144.123456}}))
+    mime = {"FRDist": 144.123456, "ci95": {"FRDist": [140.0, 148.0]}}
+    path.write_text(json.dumps({"GT": {"FRDist": 0.0}, "B_Mime": mime}))
     assert evaluation_rows(path) == [
         {"method": "GT", "FRDist": 0.0},
         {"method": "B_Mime", "FRDist": 144.1235},

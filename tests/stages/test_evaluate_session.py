@@ -46,6 +46,7 @@ def _params(mars_master, tmp, methods, **evaluate_overrides):
                 "samples": 3,
                 "gt_samples": 2,
                 "metrics_file": str(tmp / "eval.json"),
+                "select_metrics_file": str(tmp / "val.json"),
                 "report_file": str(tmp / "eval.md"),
                 "plot_file": str(tmp / "eval.png"),
                 "video_dir": str(tmp / "videos"),
@@ -80,8 +81,11 @@ def test_every_method_on_the_session_protocol(trained):
     realism = set(REALISM_KEYS)
     for name, row in results.items():  # model rows also have their 3DMM's motion
         face = set(FACE_REALISM_KEYS) if name in MODEL_ROWS else set()
-        assert set(row) == set(SESSION_METRIC_KEYS) | realism | face, name
-    assert all(np.isfinite(v) for row in results.values() for v in row.values())
+        assert set(row) == set(SESSION_METRIC_KEYS) | realism | face | {"ci95"}, name
+        # whole-item scoring: an interval over items for every session metric
+        assert set(row["ci95"]) == set(SESSION_METRIC_KEYS), name
+        assert all(lo <= row[key] <= hi for key, (lo, hi) in row["ci95"].items()), name
+    assert all(np.isfinite(v) for row in results.values() for k, v in row.items() if k != "ci95")
     gt = results["GT"]
     assert all(gt["FRCorr"] >= results[m]["FRCorr"] for m in results)
     assert gt["FRDist"] == 0 and gt["FRDiv"] == 0  # its own listener is one of its ground truths
@@ -130,6 +134,47 @@ def test_a_torchscript_post_processor_aligns_the_ground_truths(trained, tmp_path
     assert "cropped" in crop.evaluate.report_file.read_text()
     # stretched ground truths cover every chunk: other values than the cropped ones
     assert rows["crop"]["B_Mime"]["FRDist"] != rows["stretch"]["B_Mime"]["FRDist"]
+
+
+def test_the_challenge_post_processor_aligns_the_ground_truths(trained, tmp_path):
+    import torch
+
+    from tests.evaluation.test_post_processor import _Echo
+
+    path = tmp_path / "autoencoder.pt"
+    torch.jit.script(_Echo()).save(str(path))
+    params = _params(
+        trained[0].features.out.parent,
+        tmp_path,
+        ["GT", "B_Mime"],
+        alignment="challenge",
+        post_processor=str(path),
+    )
+    evaluate.run(params, evaluate.Options(progress=False))
+    md = params.evaluate.report_file.read_text()
+    assert (
+        f"challenge's post-processor (its segment wrapper around the TorchScript auto-encoder {path})"
+        in md
+    )
+    row = json.loads(params.evaluate.metrics_file.read_text())["GT"]
+    assert row["FRDist"] == 0  # its own listener, of the item's length, is kept as it is
+
+
+def test_chunked_scoring_is_an_option_labelled_not_comparable(trained, tmp_path):
+    methods = ["GT", "B_Mime"]
+    mars = trained[0].features.out.parent
+    rows, notes = {}, {}
+    for scoring in ("whole", "chunked"):
+        params = _params(mars, tmp_path / scoring, methods, session_scoring=scoring)
+        evaluate.run(params, evaluate.Options(progress=False))
+        rows[scoring] = json.loads(params.evaluate.metrics_file.read_text())
+        notes[scoring] = params.evaluate.report_file.read_text()
+    assert "each scored whole" in notes["whole"] and "not comparable" not in notes["whole"]
+    assert "not comparable with the challenge's numbers" in notes["chunked"]
+    # the fixture's items (130..200 frames) are one chunk each, but a shorter ground truth is
+    # padded whole and left out of a chunk: B_Mime's FRCorr differs
+    assert rows["whole"]["B_Mime"]["FRCorr"] != rows["chunked"]["B_Mime"]["FRCorr"]
+    assert rows["whole"]["GT"]["FRDist"] == rows["chunked"]["GT"]["FRDist"] == 0
 
 
 def test_generate_for_a_mars_clip_of_its_own_length(trained, tmp_path):

@@ -2,8 +2,9 @@
 ``protocol`` name.
 
 A protocol reads the split's emotions through the layout, scores every method of
-``evaluate.methods`` and returns (results, context): the metrics by method and what the report
-says about the run. It does not load models: the stage hands it the trained models' reactions
+``evaluate.methods`` on the split it is given and returns (results, per-item values, context):
+the metrics by method, each mean-over-items metric's values per item (for the confidence
+intervals) and what the report says about the run. It does not load models: the stage hands it the trained models' reactions
 as callables (:class:`ModelRows`), the baselines are evaluation's own.
 """
 

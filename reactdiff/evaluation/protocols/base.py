@@ -13,8 +13,10 @@ from reactdiff.data.formats import Layout
 from reactdiff.data.splits import clips_of, read_split_csv
 from reactdiff.evaluation.predictions import Reactions
 
-BASELINE_SEED = 0xE7A1  # with base.seed, the stream B_Random draws from
+BASELINE_SEED = 0xE7A1  # with evaluate.gt_seed, the stream B_Random draws from
 Results = dict[str, dict[str, float]]
+# method -> metric -> (N_items,) values whose mean is the reported number (the bootstrap's input)
+ItemValues = dict[str, dict[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class ModelRows:
 class Protocol:
     """How a format's reactions are scored, and the notes the report puts above the table."""
 
-    run: Callable[[Params, Layout, ModelRows, str, bool], tuple[Results, dict]]
+    # (params, layout, split, models, device, progress) -> (results, per-item values, context)
+    run: Callable[[Params, Layout, str, ModelRows, str, bool], tuple[Results, ItemValues, dict]]
     notes: Callable[[dict], str]
 
 

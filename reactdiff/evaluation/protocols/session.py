@@ -9,14 +9,20 @@ and ``dataset/react_2025.py`` of the official repository) differs, and this modu
   drawn by :func:`draw_ground_truths`;
 - the AUs of the predictions are rounded (``torch.round``: half to even) before scoring;
 - a ground truth of another length is aligned to the prediction's: the official learned
-  post-processor is not public, so :func:`crop_alignment` (deterministic) is the default and
-  :func:`load_post_processor` plugs in a TorchScript one;
+  post-processor's network is not public in readable form, so :func:`crop_alignment`
+  (deterministic; whole items also pad, :func:`pad_to_item`) is the default,
+  :func:`load_post_processor` plugs in a TorchScript aligner and
+  :mod:`reactdiff.evaluation.post_processor` wraps the challenge's network, exported as
+  TorchScript, as the challenge does;
 - FRCorr, FRDist, FRDiv, FRVar, FRSyn (first sample, official) and FRSyn_all; no FRDvs, no FRRea.
 
-Items are scored in chunks of ``chunk_frames`` (750) frames, each chunk an item of the 2024
-metrics with its own rectangular row of appropriate ground truths (a listener pool, see
-:func:`reactdiff.evaluation.inputs.validate_metric_inputs`). Every metric is a mean over items,
-so the mean over all chunks is the size-weighted mean of the values of batches of chunks.
+``evaluate.session_scoring: whole`` (the default) scores as the challenge does: each item whole,
+against its ground truths brought to its length, the metric per item and its mean over items
+(:func:`score_whole_items`). ``chunked`` (:func:`score_session_protocol`) cuts items into
+``chunk_frames`` (750) pieces, each an item of the 2024 metrics with its own rectangular row of
+appropriate ground truths (a listener pool, see
+:func:`reactdiff.evaluation.inputs.validate_metric_inputs`), and weights items by their chunks:
+its numbers depend on item length and are not comparable with the challenge's.
 """
 
 from __future__ import annotations
@@ -53,11 +59,19 @@ from reactdiff.evaluation.metrics import (
     fr_var,
     require_finite,
 )
-from reactdiff.evaluation.protocols.base import BASELINE_SEED, ModelRows, Results, train_rels
+from reactdiff.evaluation.post_processor import ChallengeAlignment, load_challenge_post_processor
+from reactdiff.evaluation.protocols.base import (
+    BASELINE_SEED,
+    ItemValues,
+    ModelRows,
+    Results,
+    train_rels,
+)
 from reactdiff.evaluation.realism import realism_metrics
 from reactdiff.evaluation.report_text import lags
 
 __all__ = [
+    "ALIGNMENTS",
     "SESSION_METRIC_KEYS",
     "AlignFn",
     "ProtocolError",
@@ -66,7 +80,9 @@ __all__ = [
     "crop_alignment",
     "draw_ground_truths",
     "load_post_processor",
+    "pad_to_item",
     "score_session_protocol",
+    "score_whole_items",
 ]
 
 #: (pred (S, L, 25), ground truth (L_j, 25)) -> the ground truth aligned to the prediction,
@@ -134,7 +150,8 @@ def crop_alignment(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     post-processor.
 
     A cropped ground truth covers only frames [0, min(L, L_j)) of the item; a chunk is scored
-    against the ground truths that cover it completely. The true listener always covers the
+    against the ground truths that cover it completely, a whole item against all of them, the
+    shorter ones padded (:func:`pad_to_item`). The true listener always covers the
     whole item: the item's length L is min(speaker, true listener), so the caller guarantees
     L <= the true listener's length (:func:`score_session_protocol` refuses a chunk that no
     ground truth covers).
@@ -191,11 +208,20 @@ def load_post_processor(path: Path) -> AlignFn:
     return TorchScriptAlignment(module.eval(), path)
 
 
+#: evaluate.alignment -> the loader of its evaluate.post_processor file (crop needs none)
+ALIGNMENTS: dict[str, Callable[[Path], AlignFn]] = {
+    "torchscript": load_post_processor,
+    "challenge": load_challenge_post_processor,
+}
+
+
 def _alignment_name(align: AlignFn | None) -> str:
     if align is None or align is crop_alignment:
         return "crop"
     if isinstance(align, TorchScriptAlignment):
         return "torchscript"
+    if isinstance(align, ChallengeAlignment):
+        return "challenge"
     return getattr(align, "__name__", type(align).__name__)
 
 
@@ -416,6 +442,7 @@ def score_session_protocol(
             f"{protocol.min_chunk_frames}",
         )
     context = {
+        "scoring": "chunked",
         "items": n_items,
         "scored_chunks": tally.scored,
         "dropped_chunks": tally.dropped,
@@ -430,32 +457,149 @@ def score_session_protocol(
     return require_finite(_weighted_mean(parts)), context
 
 
-def _progress(total: int, enabled: bool) -> Any:
+# --------------------------------------------------------------------------- whole items
+def pad_to_item(gt: np.ndarray, length: int) -> tuple[np.ndarray, int]:
+    """The ground truth brought to ``length`` frames, and how many frames were added.
+
+    The challenge aligns a ground truth of another length with its learned post-processor; the
+    fallback here crops a longer one (its first ``length`` frames, :func:`crop_alignment`) and
+    holds the last frame of a shorter one: a real face state, where the zeros the
+    post-processor pads its input with would be no emotion distribution at all.
+    """
+    missing = length - gt.shape[0]
+    if missing <= 0:
+        return gt[:length], 0
+    return np.concatenate([gt, np.repeat(gt[-1:], missing, axis=0)]), missing
+
+
+def _item_values(
+    pred: np.ndarray, speaker: np.ndarray, pool: np.ndarray, where: str, device: str
+) -> dict[str, float]:
+    """The metrics of one item against its ground-truth pool: the 2024 metrics of a batch of
+    one, so an item's value is exactly what REACT 2024 gives that item alone. ``where`` names
+    the item (and its pool's listeners) in errors."""
+    p, sp = pred[None], speaker[None]
+    neighbours = np.ones((1, len(pool)), dtype=bool)
+    try:
+        validate_metric_inputs(p, pool, sp, neighbours, pool=True)
+    except MetricInputError as err:
+        raise ProtocolError(where, f"{err.name}: {err.problem}") from err
+    return {
+        "FRCorr": fr_corr(p, pool, neighbours, device=device),
+        "FRDist": fr_dist(p, pool, neighbours, device=device),
+        "FRDiv": fr_div(p),
+        "FRVar": fr_var(p),
+        "FRSyn": fr_syn(p, sp, samples="first", device=device),
+        "FRSyn_all": fr_syn(p, sp, samples="all", device=device),
+    }
+
+
+def score_whole_items(
+    preds: Sequence[np.ndarray],
+    speakers: Sequence[np.ndarray],
+    listeners: Sequence[np.ndarray],
+    ground_truths: Sequence[Sequence[int]],
+    align: AlignFn | None = None,
+    round_aus: bool = True,
+    device: str = "cpu",
+    progress: bool = False,
+) -> tuple[dict[str, float], dict[str, np.ndarray], dict]:
+    """The REACT 2025 metrics as the challenge computes them: per item, mean over items.
+
+    Inputs as :func:`score_session_protocol`'s. Each item k is scored whole against its distinct
+    ground truths, each brought to its length L_k by ``align`` (None: crop) and then
+    :func:`pad_to_item`. Returns the means, the per-item values (metric -> (N_scored,), their
+    mean is the reported number: the bootstrap's input) and the context. An item shorter than
+    MIN_FRAMES cannot be scored (TLCC lags +-49) and is left out, counted.
+    """
+    n_items = len(preds)
+    if not n_items or len(speakers) != n_items or len(ground_truths) != n_items:
+        raise ProtocolError(
+            "preds",
+            f"{n_items} preds, {len(speakers)} speakers, {len(ground_truths)} ground-truth lists: "
+            "need one of each per item, at least one item",
+        )
+    align_fn = align or crop_alignment
+    samples = as_numpy(preds[0]).shape[0]
+    values: dict[str, list[float]] = {key: [] for key in SESSION_METRIC_KEYS}
+    short, gts, padded, padded_frames, frames = 0, 0, 0, 0, 0
+    bar = _progress(n_items, progress, "REACT 2025 items", "item")
+    for k in range(n_items):
+        pred, speaker = as_numpy(preds[k]), as_numpy(speakers[k])
+        _check_item(k, pred, speaker, samples)
+        bar.update(1)
+        if pred.shape[1] < MIN_FRAMES:
+            short += 1
+            continue
+        if round_aus:
+            pred = _round_aus(pred)
+        gt_ids = list(dict.fromkeys(int(j) for j in ground_truths[k]))
+        if not gt_ids:
+            raise ProtocolError(f"ground_truths[{k}]", "empty: an item needs its true listener")
+        pool = []
+        for j in gt_ids:
+            gt, added = pad_to_item(
+                _aligned(align_fn, pred, _listener(listeners, j, k), k, j), pred.shape[1]
+            )
+            pool.append(gt)
+            padded += added > 0
+            padded_frames += added
+        where = f"item {k} (pool rows: listeners {gt_ids})"
+        for key, value in _item_values(pred, speaker, np.stack(pool), where, device).items():
+            values[key].append(value)
+        gts += len(pool)
+        frames += pred.shape[1]
+    bar.close()
+    scored = n_items - short
+    if not scored:
+        raise ProtocolError(
+            "preds", f"nothing to score: all {n_items} items are shorter than {MIN_FRAMES} frames"
+        )
+    per_item = {key: np.asarray(v, dtype=np.float64) for key, v in values.items()}
+    means = require_finite({key: math.fsum(v) / scored for key, v in values.items()})
+    context = {
+        "scoring": "whole",
+        "items": n_items,
+        "scored_items": scored,
+        "short_items": short,
+        "mean_item_frames": frames / scored,
+        "gt_per_item": gts / scored,  # distinct ground truths per scored item
+        "padded_gts": padded,  # ground truths shorter than their item, last frame held
+        "padded_frames": padded_frames,
+        "alignment": _alignment_name(align),
+        "au_rounding": round_aus,
+    }
+    return means, per_item, context
+
+
+def _progress(
+    total: int, enabled: bool, desc: str = "REACT 2025 chunks", unit: str = "chunk"
+) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="REACT 2025 chunks", unit="chunk", disable=not enabled)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled)
 
 
 def run(
-    params: Params, layout: Layout, models: ModelRows, device: str, progress: bool
-) -> tuple[Results, dict]:
+    params: Params, layout: Layout, split: str, models: ModelRows, device: str, progress: bool
+) -> tuple[Results, ItemValues, dict]:
     """Whole clips, ground truths drawn from each item's session."""
     ev, split_dir = params.evaluate, params.split.out
-    samples = mirrored(read_split_csv(split_dir / f"{ev.split}.csv"))
-    emotions = whole_clip_emotions(layout, ev.split, clips_of(samples))
+    samples = mirrored(read_split_csv(split_dir / f"{split}.csv"))
+    emotions = whole_clip_emotions(layout, split, clips_of(samples))
     listeners = [emotions[s.listener] for s in samples]
     lengths = [min(len(emotions[s.speaker]), len(emotions[s.listener])) for s in samples]
     speakers = [emotions[s.speaker][:n] for s, n in zip(samples, lengths, strict=True)]
-    neighbours = load_npy(split_dir / neighbour_matrix_name(ev.split))
+    neighbours = load_npy(split_dir / neighbour_matrix_name(split))
     protocol = SessionProtocol(
-        gt_samples=ev.gt_samples, chunk_frames=ev.chunk_frames, seed=params.base.seed
+        gt_samples=ev.gt_samples, chunk_frames=ev.chunk_frames, seed=ev.gt_seed
     )
     ground_truths = draw_ground_truths([np.flatnonzero(row) for row in neighbours], protocol)
-    align = load_post_processor(ev.post_processor) if ev.alignment == "torchscript" else None
+    align = ALIGNMENTS[ev.alignment](ev.post_processor) if ev.post_processor else None
     train = whole_clip_emotions(layout, "train", train_rels(params))
     stats = TrainStats.from_clips(list(train.values()), ev.chunk_frames)
-    rng = np.random.default_rng([params.base.seed, BASELINE_SEED])
-    results, info, real_3dmm = {}, {}, None
+    rng = np.random.default_rng([ev.gt_seed, BASELINE_SEED])
+    results, item_values, info, real_3dmm = {}, {}, {}, None
     for name in ev.methods:
         faces = None
         if name in models.methods:
@@ -470,49 +614,81 @@ def run(
                 BASELINES[name](sp[None], li[:n][None], stats, ev.samples, rng)[0]
                 for sp, li, n in zip(speakers, listeners, lengths, strict=True)
             ]
-        results[name], info = score_session_protocol(
-            preds,
-            speakers,
-            listeners,
-            ground_truths,
-            protocol,
-            align,
-            device=device,
-            progress=progress,
-        )
+        if ev.session_scoring == "whole":
+            results[name], item_values[name], info = score_whole_items(
+                preds, speakers, listeners, ground_truths, align, device=device, progress=progress
+            )
+        else:  # chunks weight items by their length: no per-item values to resample
+            results[name], info = score_session_protocol(
+                preds,
+                speakers,
+                listeners,
+                ground_truths,
+                protocol,
+                align,
+                device=device,
+                progress=progress,
+            )
         real = [li[:n] for li, n in zip(listeners, lengths, strict=True)]
         results[name].update(realism_metrics(preds, real, faces, real_3dmm))
     context = {
         **info,
         "protocol": layout.fmt.protocol,
-        "split": ev.split,
+        "split": split,
         "n": len(samples),
         "samples": ev.samples,
         "gt_samples": ev.gt_samples,
         "min_chunk_frames": protocol.min_chunk_frames,
-        "seed": params.base.seed,
+        "min_item_frames": MIN_FRAMES,
+        "seed": ev.gt_seed,
         "aligner": str(ev.post_processor),
     }
-    return results, context
+    return results, item_values, context
 
 
 def notes(context: dict) -> str:
-    """The report's notes: items, chunks, ground truths and alignment of the run."""
-    aligned = (
-        "cropped: each scored only on the chunks it covers whole"
-        if context["alignment"] == "crop"
-        else f"aligned to the item's length by the TorchScript post-processor {context['aligner']}"
-    )
+    """The report's notes: items, how they were scored, ground truths and alignment of the run."""
+    whole = context["scoring"] == "whole"
+    if context["alignment"] == "challenge":
+        aligned = (
+            "aligned to the item's length by the challenge's post-processor (its segment "
+            f"wrapper around the TorchScript auto-encoder {context['aligner']})"
+        )
+    elif context["alignment"] != "crop":
+        aligned = (
+            f"aligned to the item's length by the TorchScript post-processor {context['aligner']}"
+        )
+    elif whole:
+        aligned = (
+            "cropped to the item's length, or, when shorter, padded by holding their last frame "
+            f"({context['padded_gts']} padded, {context['padded_frames']} frames): the challenge's "
+            "learned post-processor is not used"
+        )
+    else:
+        aligned = "cropped: each scored only on the chunks it covers whole"
+    if whole:
+        scored = (
+            f"each scored whole ({context['mean_item_frames']:.0f} frames on average), as the "
+            f"challenge scores: {context['scored_items']} items scored, {context['short_items']} "
+            f"shorter than {context['min_item_frames']} frames left out"
+        )
+        per, mean = f"{context['gt_per_item']:.1f} distinct per item", "the scored items"
+    else:
+        scored = (
+            f"scored in chunks of {context['chunk_frames']} frames: {context['scored_chunks']} "
+            f"chunks scored, {context['dropped_chunks']} shorter than "
+            f"{context['min_chunk_frames']} frames left out ({context['dropped_frames']} frames). "
+            "**Chunked scoring weights items by their length: not comparable with the "
+            "challenge's numbers**"
+        )
+        per, mean = f"{context['gt_per_chunk']:.1f} distinct per chunk", "the scored chunks"
     return (
         f"REACT 2025 protocol, split `{context['split']}`: {context['n']} items (both directions "
-        f"of every clip pair), S = {context['samples']} reactions each, scored in chunks of "
-        f"{context['chunk_frames']} frames: {context['scored_chunks']} chunks scored, "
-        f"{context['dropped_chunks']} shorter than {context['min_chunk_frames']} frames left out "
-        f"({context['dropped_frames']} frames). Ground truths per item: its own listener and "
-        f"{context['gt_samples']} drawn from its session (seed {context['seed']}; "
-        f"{context['gt_per_chunk']:.1f} distinct per chunk on average); those of other lengths "
-        f"are {aligned}. Generated AUs are rounded to 0/1 before scoring.\n\n"
-        "FRCorr sums over the S samples (perfect = S); every metric is a mean over the scored "
-        "chunks. FRSyn is the official script's: first sample of each item (FRSyn (all "
-        f"samples), `FRSyn_all` in metrics/eval.json, averages every sample; {lags(context)})."
+        f"of every clip pair), S = {context['samples']} reactions each, {scored}. Ground truths "
+        f"per item: its own listener and {context['gt_samples']} drawn from its session (seed "
+        f"{context['seed']}; {per} on average); those of other lengths are {aligned}. Generated "
+        "AUs are rounded to 0/1 before scoring.\n\n"
+        f"FRCorr sums over the S samples (perfect = S); every metric is a mean over {mean}. "
+        "FRSyn is the official script's: first sample of each item (FRSyn (all samples), "
+        f"`FRSyn_all` in metrics/eval.json, averages every sample; {lags(context)})."
     )
