@@ -7,9 +7,10 @@ is kept as it is; any other is cut into segments that fit the network's ``clip_l
 (1000) frames, zero-padded, run through an emotion auto-encoder with the frames each segment
 reads and writes, and decoded (AUs thresholded at 0.5, expressions soft-maxed). The auto-encoder
 itself (``framework/modules/emotion_autoencoder.py``, its config and the released
-``pretrained_models/post_processor/checkpoint.pth``) is not public in readable form, so this
-module takes it as a TorchScript module with the baseline's signature and reproduces the
-wrapper around it, segment indices and their quirks included.
+``pretrained_models/post_processor/checkpoint.pth``) could not be read where this was written
+(the 2026 baseline ships it as a ``.pyc``), so this module takes it as a TorchScript module with
+the baseline's signature and reproduces the wrapper around it, segment indices and their quirks
+included.
 """
 
 from __future__ import annotations
