@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(foreach switch,$(shell $(PYTHON) reactdiff/telemetry.py),$(eval export $(switch)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup remote demo test lint format dvc-deps clean prefect-up prefect-down platform-up platform-down ui
+.PHONY: help setup remote demo test docs docs-serve lint format dvc-deps clean prefect-up prefect-down platform-up platform-down platform-status ui
 
 PREFECT_PORT ?= 4200
 # make platform-up: PostgreSQL, and the MLflow and Prefect servers on it (all on 127.0.0.1)
@@ -67,11 +67,23 @@ format: setup  ## apply ruff's formatting
 dvc-deps: setup  ## rewrite dvc.yaml's code deps: each stage's import closure (tools/dvc_deps.py)
 	python -m tools.dvc_deps
 
-test: setup  ## ruff (lint and format check), then the whole test suite (slow tests included)
+test: setup  ## ruff (lint and format check), the docs site (strict), then the whole test suite (slow tests included)
 	ruff check .
 	ruff format --check .
+	mkdocs build --strict --quiet --site-dir $(DOCS_SITE)
 	@rc=0; pytest -n $(TEST_WORKERS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+# mkdocs build --strict: a broken link, a missing page or anchor fails the build (mkdocs.yml)
+DOCS_SITE ?= site
+DOCS_PORT ?= 8000
+export NO_MKDOCS_2_WARNING := 1
+
+docs: setup  ## build the docs site (mkdocs-material, strict) into site/; open site/index.html
+	mkdocs build --strict --site-dir $(DOCS_SITE)
+
+docs-serve: setup  ## serve the docs on http://127.0.0.1:8000, rebuilt on every edit (DOCS_PORT)
+	mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 clean:  ## remove generated data, reports and the local MLflow store (keeps .venv)
 	rm -rf data/raw data/validation data/splits data/features metrics reports mlflow.db mlruns mlartifacts
@@ -82,15 +94,18 @@ prefect-up: setup  ## local Prefect server (UI on :4200), cpu/gpu pools, deploym
 prefect-down:  ## stop the Prefect workers and server that prefect-up started
 	python -m ops.prefect_stack down
 
-platform-up: setup  ## PostgreSQL (:5433) + MLflow (:5002) and Prefect (:4201) on it, deployments, a cpu worker
+platform-up: setup  ## PostgreSQL (:5433) + MLflow (:5002) and Prefect (:4201) on it, deployments, a cpu worker; run again, it starts only what died
 	python -m ops.platform up --pg-port $(PLATFORM_PG_PORT) --mlflow-port $(PLATFORM_MLFLOW_PORT) --prefect-port $(PLATFORM_PREFECT_PORT) --workers $(PLATFORM_WORKERS)
 
 platform-down:  ## stop the workers, servers and PostgreSQL that platform-up started
 	python -m ops.platform down
 
+platform-status:  ## each platform service running, degraded (e.g. MLflow without its database) or stopped
+	python -m ops.platform status
+
 ui: setup  ## MLflow UI on http://127.0.0.1:5000 over sqlite:///mlflow.db (or MLFLOW_TRACKING_URI)
 	mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" --host 127.0.0.1 --port 5000
 
 .PHONY: serve
-serve: setup  ## serve models:/reactdiff@champion on http://127.0.0.1:5001 from sqlite:///mlflow.db (or MLFLOW_TRACKING_URI)
-	MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" mlflow models serve -m "$${SERVE_MODEL:-models:/reactdiff@champion}" --host 127.0.0.1 --port "$${SERVE_PORT:-5001}" --env-manager local
+serve: setup  ## serve models:/reactdiff@champion on http://127.0.0.1:5001 from sqlite:///mlflow.db (or MLFLOW_TRACKING_URI), within params.yaml's serving limits
+	MLFLOW_TRACKING_URI="$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" reactdiff serve --model "$${SERVE_MODEL:-models:/reactdiff@champion}" --host 127.0.0.1 --port "$${SERVE_PORT:-5001}"

@@ -7,7 +7,10 @@ DDIM step counts and online latencies, next to offline.
 
 A row is offline:STEPS or online:STEPS:DELAY_FRAMES. Reads the pipeline's outputs
 (`models/reactdiff.pt`, the feature store, the splits), so run it after `make demo`. Every row
-draws with the evaluate stage's seeds; "gen s" is the generation time of the row.
+draws with the evaluate stage's seeds; "gen s" is the generation time of the row. Each metric
+is printed with its 95% bootstrap interval over the speakers (`evaluate.bootstrap`), and
+"dFRDist" is the paired difference of FRDist to the first row with its interval: two rows
+differ only where that interval excludes 0.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from reactdiff.data.emotions import load_split_emotions
 from reactdiff.data.formats import params_layout
 from reactdiff.data.readers import load_npy
 from reactdiff.data.splits import neighbour_matrix_name
-from reactdiff.evaluation.metrics import compute_all
-from reactdiff.evaluation.predictions import model_predictions
+from reactdiff.evaluation.bootstrap import difference_interval, intervals, resample_indices
+from reactdiff.evaluation.metrics import compute_all_items
+from reactdiff.evaluation.predictions import BATCH, model_predictions
 from reactdiff.features.dataset import PairFeatureDataset
 from reactdiff.models import load_model
 
-SHOWN = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRSyn")
+SHOWN = ("FRCorr", "FRDist", "FRDiv", "FRSyn")
 
 
 def main() -> None:
@@ -54,11 +58,14 @@ def main() -> None:
     dataset = PairFeatureDataset(
         params.features.out, split, list(model.speaker_streams), splits_dir=params.split.out
     )
-    loader = torch.utils.data.DataLoader(dataset, batch_size=8)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=BATCH)
     print(f"{len(dataset)} {split} samples, {args.samples} reactions each, threads "
           f"{torch.get_num_threads()}")  # fmt: skip
+    indices = resample_indices(len(dataset), params.evaluate.bootstrap.resamples,
+                               params.evaluate.bootstrap.seed)  # fmt: skip
     print(f"{'mode':<8} {'steps':>5} {'delay':>5} {'gen s':>6}  " + "  ".join(
-        f"{k:>8}" for k in SHOWN))  # fmt: skip
+        f"{k:>22}" for k in SHOWN) + f"  {'dFRDist':>22}")  # fmt: skip
+    first = None
     for row in args.rows:
         mode, steps, delay = [*row.split(":"), "0"][:3]
         steps, delay = int(steps), int(delay)
@@ -68,10 +75,14 @@ def main() -> None:
             model, loader, mode, args.samples, params.base.seed, generation, progress=False
         )
         seconds = time.perf_counter() - start
-        metrics = compute_all(pred, data.listener, data.speaker, neighbours)
-        shown = "  ".join(f"{metrics[k]:8.4f}" for k in SHOWN)
+        metrics, items = compute_all_items(pred, data.listener, data.speaker, neighbours)
+        ci = intervals({k: items[k] for k in SHOWN}, indices)
+        first = first if first is not None else items["FRDist"]
+        lo, hi = difference_interval(items["FRDist"], first, indices)
+        diff = float((items["FRDist"] - first).mean())
+        shown = "  ".join(f"{metrics[k]:8.4f} [{ci[k][0]:.3f}, {ci[k][1]:.3f}]" for k in SHOWN)
         print(f"{mode:<8} {steps:>5} {delay if mode == 'online' else '':>5} {seconds:6.1f}  "
-              f"{shown}", flush=True)  # fmt: skip
+              f"{shown}  {diff:+8.3f} [{lo:+.3f}, {hi:+.3f}]", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

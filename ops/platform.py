@@ -13,6 +13,11 @@ server and starts a `cpu` worker here; GPU workers on other machines join the `g
     python -m ops.platform status
     python -m ops.platform down
 
+`up` also heals: after a service or a worker died (a crash, `kill -9`), it starts what is not
+running and leaves what runs alone; the data is in PostgreSQL's data folder and MLflow's
+artifact folder, which a restart reuses. `status` asks each service, not only its pid: MLflow
+or Prefect is *degraded* while its database does not answer (their own /health says 200).
+
 PostgreSQL's data directory and socket, MLflow's artifacts, Prefect's home, the generated
 credentials and every process's log and pid live in ``STATE_DIR`` (`.platform-local/`).
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import secrets
@@ -29,6 +35,8 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
@@ -43,6 +51,7 @@ from ops.supervisor import (
     as_user,
     free_port,
     port_free,
+    process_running,
     recorded_pid,
     service_env,
     start_service,
@@ -50,7 +59,6 @@ from ops.supervisor import (
     stop_recorded,
     wait_healthy,
 )
-from reactdiff.processes import pid_alive
 
 STATE_DIR = Path(".platform-local")
 DB_USER = "reactdiff"
@@ -62,6 +70,9 @@ HEALTH_TIMEOUT_S = 180.0
 INSTALL_HINT = "apt-get install postgresql"
 SOCKET_PATH_MAX = 107  # sun_path of a unix socket, less its terminating NUL
 LOG_MARK = "--- python -m ops.platform up,"
+# PostgreSQL's refusal while a killed postmaster's backends still run, and how long to wait them
+SHMEM_IN_USE = "pre-existing shared memory block"
+SHMEM_WAIT_S = 60.0
 
 
 class PlatformError(ServiceError):
@@ -74,6 +85,20 @@ class PostgresMissing(PlatformError):
 
 class AlreadyRunning(PlatformError):
     """`up` found every service of the platform already running."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Health:
+    """What `status` says of one service: running, degraded (its process runs but it does not
+    do its work, ``problem`` says why) or stopped."""
+
+    state: str
+    pid: int | None
+    problem: str = ""
+
+    def line(self, name: str, where: str) -> str:
+        what = self.state if self.pid is None else f"{self.state} (pid {self.pid})"
+        return f"{name:9} {what:20} {where}" + (f"  {self.problem}" if self.problem else "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,11 +297,11 @@ def _initdb(bindir: Path, data: Path, user: str, password: str, os_user: str | N
         raise PlatformError(f"initdb failed:\n{done.stdout}{done.stderr}")
 
 
-def _mark_logs(state: Path) -> None:
-    """Start each service's log (appended to across runs) with a line that ``_tail`` stops at:
-    a failure then shows this run's lines, not the last run's."""
+def _mark_logs(state: Path, names: Sequence[str]) -> None:
+    """Start the log of each service in ``names`` (appended to across runs) with a line that
+    ``_tail`` stops at: a failure then shows this run's lines, not the last run's."""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    for name in SERVICES:
+    for name in names:
         with open(state / f"{name}.log", "a") as log:
             log.write(f"{LOG_MARK} {stamp}\n")
 
@@ -331,8 +356,39 @@ def running(state: Path = STATE_DIR) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for name in SERVICES:
         pid = recorded_pid(state, name)
-        out[name] = pid if pid is not None and pid_alive(pid) else None
+        out[name] = pid if pid is not None and process_running(pid) else None
     return out
+
+
+# what port a service listens on, by the name `Ports` gives it
+PORT_OF = {"postgres": "pg", "mlflow": "mlflow", "prefect": "prefect"}
+
+
+def _choose_ports(state: Path, asked: Ports | None, alive: Sequence[str]) -> Ports:
+    """The ports to start on: those the running services use (a different request is an
+    error: they are left alone), else ``asked``, else the saved or the default ones."""
+    saved = (state / "platform.json").exists()
+    if alive and saved and asked is not None and asked != _saved_ports(state):
+        raise PlatformError(
+            f"the platform in {state} runs ({', '.join(alive)}) on {_saved_ports(state)}, not "
+            f"the ports asked ({asked}): ask for those, or run `make platform-down` first"
+        )
+    ports = _saved_ports(state) if alive and saved else asked or _saved_ports(state)
+    wanted = dataclasses.asdict(ports)
+    if len(set(wanted.values())) < len(wanted):
+        raise PlatformError(f"the three ports must differ: {wanted}")
+    return ports
+
+
+def _clear_leftovers(state: Path, name: str) -> None:
+    """Stop what is left of a service whose leader died (`kill -9`), e.g. an MLflow worker
+    still holding the port: the rest of the dead leader's process group (``start_service``).
+    PostgreSQL's backends have sessions of their own and leave by themselves
+    (``_start_postgres`` waits for them)."""
+    pid = recorded_pid(state, name)
+    if pid is not None:
+        stop_group(pid)
+        (state / f"{name}.pid").unlink(missing_ok=True)
 
 
 def up(
@@ -342,9 +398,11 @@ def up(
     mlflow_workers: int = 2,
     timeout_s: float = HEALTH_TIMEOUT_S,
 ) -> Platform:
-    """PostgreSQL (databases `mlflow` and `prefect`), then the MLflow and Prefect servers on
-    it, each waited for until healthy; on any failure, everything started is stopped."""
-    ports = ports or Ports.from_env()
+    """Start what of the platform is not running (all of it the first time): PostgreSQL
+    (databases `mlflow` and `prefect`), then the MLflow and Prefect servers on it, each waited
+    for until healthy. What runs is left alone, so after a crash or a `kill -9` of any one of
+    them this brings it back, on the data it had. On any failure, what this call started is
+    stopped (everything, when nothing ran before)."""
     bindir = pg_bindir()
     os_user = pg_os_user()
     state.mkdir(parents=True, exist_ok=True)
@@ -352,34 +410,60 @@ def up(
     alive = [name for name, pid in running(state).items() if pid is not None]
     if len(alive) == len(SERVICES):
         raise AlreadyRunning(f"the platform in {state} is already running")
-    if alive:
-        raise PlatformError(
-            f"the platform in {state} is partly running ({', '.join(alive)}): "
-            "run `make platform-down` first"
-        )
+    ports = _choose_ports(state, ports, alive)
     wanted = dataclasses.asdict(ports)
-    if len(set(wanted.values())) < len(wanted):
-        raise PlatformError(f"the three ports must differ: {wanted}")
-    for key, port in wanted.items():
+    missing = [name for name in SERVICES if name not in alive]
+    for name in missing:
+        _clear_leftovers(state, name)
+        port = wanted[PORT_OF[name]]
         if not port_free(port):
             raise PlatformError(
-                f"port {port} on 127.0.0.1 is in use: set PLATFORM_{key.upper()}_PORT to a free one"
+                f"port {port} on 127.0.0.1 (for {name}) is in use: set "
+                f"PLATFORM_{PORT_OF[name].upper()}_PORT to a free one"
             )
     user, password = credentials(state)
     platform = Platform(state, ports, user, password)
     data, sockets = _prepare_dirs(state, os_user)
     _initdb(bindir, data, user, password, os_user)
     (state / "platform.json").write_text(json.dumps(wanted) + "\n")
-    _mark_logs(state)
+    _mark_logs(state, missing)
     try:
-        postgres = start_service(
+        _start(platform, missing, bindir, data, sockets, os_user, mlflow_workers, timeout_s)
+    except BaseException:
+        if alive:
+            for name in reversed(missing):
+                _clear_leftovers(state, name)
+        else:
+            down(state)
+        raise
+    return platform
+
+
+def _start_postgres(
+    platform: Platform,
+    bindir: Path,
+    data: Path,
+    sockets: Path,
+    os_user: str | None,
+    timeout_s: float,
+) -> None:
+    """Start PostgreSQL on ``data`` and wait until it accepts connections.
+
+    The backends of a killed postmaster (each in a session of its own, so not stopped with its
+    group) leave once they notice; until then they hold its shared memory and a new postmaster
+    exits at once ("pre-existing shared memory block ... is still in use"). It is started
+    again until they are gone, for up to ``SHMEM_WAIT_S``."""
+    state, log = platform.state, platform.state / "postgres.log"
+    deadline = time.monotonic() + SHMEM_WAIT_S
+    while True:
+        server = start_service(
             "postgres",
             [
                 str(bindir / "postgres"),
                 "-D",
                 str(data),
                 "-p",
-                str(ports.pg),
+                str(platform.ports.pg),
                 "-k",
                 str(sockets),
                 "-c",
@@ -390,9 +474,32 @@ def up(
             user=os_user,
             cwd=state,
         )
-        _healthy(lambda: _wait_postgres(platform, postgres, timeout_s), state / "postgres.log")
-        _create_databases(platform)
+        try:
+            _healthy(functools.partial(_wait_postgres, platform, server, timeout_s), log)
+            return
+        except PlatformError:
+            if SHMEM_IN_USE not in _tail(log) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
+
+def _start(
+    platform: Platform,
+    names: Sequence[str],
+    bindir: Path,
+    data: Path,
+    sockets: Path,
+    os_user: str | None,
+    mlflow_workers: int,
+    timeout_s: float,
+) -> None:
+    """Start the services ``names`` (in SERVICES' order) and wait until each is healthy."""
+    state, ports = platform.state, platform.ports
+    if "postgres" in names:
+        _start_postgres(platform, bindir, data, sockets, os_user, timeout_s)
+        _create_databases(platform)
+    servers: list[tuple[str, subprocess.Popen, str, str]] = []
+    if "mlflow" in names:
         mlflow_env = service_env()
         # the URI (with the password) goes in the environment, not on the command line (`ps`)
         mlflow_env["MLFLOW_BACKEND_STORE_URI"] = platform.db_url("mlflow")
@@ -415,6 +522,8 @@ def up(
             mlflow_env,
             cwd=state,  # whatever a server writes to its working directory stays in the state
         )
+        servers.append(("mlflow", mlflow, platform.mlflow_uri, "the MLflow server"))
+    if "prefect" in names:
         prefect_env = prefect_stack.stack_env(ports.prefect, state)  # this venv, no telemetry
         prefect_env["PREFECT_HOME"] = str(state / "prefect-home")
         prefect_env["PREFECT_API_DATABASE_CONNECTION_URL"] = platform.db_url("prefect", "asyncpg")
@@ -425,37 +534,93 @@ def up(
             prefect_env,
             cwd=state,
         )
-        # both servers create their schema on first start: they were started together
-        _healthy(
-            lambda: wait_healthy(
-                platform.mlflow_uri, mlflow, state / "mlflow.log", "the MLflow server", timeout_s
-            ),
-            state / "mlflow.log",
-        )
-        _healthy(
-            lambda: wait_healthy(
-                platform.prefect_api_url,
-                prefect,
-                state / "prefect.log",
-                "the Prefect server",
-                timeout_s,
-            ),
-            state / "prefect.log",
-        )
-    except BaseException:
-        down(state)
-        raise
-    return platform
+        servers.append(("prefect", prefect, platform.prefect_api_url, "the Prefect server"))
+    # both servers create their schema on first start: they are started together
+    for name, server, url, what in servers:
+        log = state / f"{name}.log"
+        _healthy(functools.partial(wait_healthy, url, server, log, what, timeout_s), log)
 
 
-def orchestrate(platform: Platform, repo: Path, workers: Sequence[str]) -> None:
+def orchestrate(
+    platform: Platform, repo: Path, workers: Sequence[str], *, deploy: bool = True
+) -> list[str]:
     """On the platform's Prefect server: the work pools and the deployments of ``repo``'s
-    prefect.yaml (their flows run in ``repo``), and a process worker per pool in ``workers``,
-    which logs to the platform's MLflow server."""
+    prefect.yaml (their flows run in ``repo``) unless not ``deploy``, and a process worker per
+    pool in ``workers`` that is not running yet, which logs to the platform's MLflow server;
+    returns the pools whose worker it started."""
     env = platform.client_env()
-    prefect_stack.deploy(env, repo)
+    if deploy:
+        prefect_stack.deploy(env, repo)
+    started = []
     for pool in workers:
-        prefect_stack.start_worker(pool, platform.state, env, cwd=repo)
+        pid = recorded_pid(platform.state, f"worker-{pool}")
+        if pid is None or not process_running(pid):
+            prefect_stack.start_worker(pool, platform.state, env, cwd=repo)
+            started.append(pool)
+    return started
+
+
+def attach(state: Path = STATE_DIR) -> Platform:
+    """The platform an earlier `up` started in ``state`` (its saved ports and account)."""
+    state = state.resolve()
+    user, password = credentials(state)
+    return Platform(state, _saved_ports(state), user, password)
+
+
+def _http_status(url: str, timeout_s: float = 5.0) -> int | None:
+    """The HTTP status ``url`` answers with; None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _server_problem(base: str, database_check: str) -> str:
+    """Why a server whose process runs does not do its work ("" when it does): /health alone
+    says the process answers, ``database_check`` (a path under ``base``) that its database
+    does too."""
+    if (code := _http_status(f"{base}/health")) != 200:
+        return f"{base}/health answers {code or 'nothing'}"
+    if (code := _http_status(f"{base}{database_check}")) != 200:
+        return f"its database does not answer ({database_check}: {code or 'nothing'})"
+    return ""
+
+
+def health(state: Path = STATE_DIR) -> dict[str, Health]:
+    """Each service's state, asked of the service itself: PostgreSQL must accept a
+    connection, MLflow and Prefect must answer a request that reads their database."""
+    pids = running(state)
+    if not (state / "credentials.env").exists():
+        return {name: Health("stopped", None) for name in SERVICES}
+    platform = attach(state)
+    problems: dict[str, Callable[[], str]] = {
+        "postgres": lambda: _postgres_problem(platform),
+        # the Default experiment (id 0) is a row of the `experiments` table
+        "mlflow": lambda: _server_problem(
+            platform.mlflow_uri, "/api/2.0/mlflow/experiments/get?experiment_id=0"
+        ),
+        "prefect": lambda: _server_problem(platform.prefect_api_url, "/ready"),
+    }
+    out = {}
+    for name in SERVICES:
+        if (pid := pids[name]) is None:
+            out[name] = Health("stopped", None)
+        elif problem := problems[name]():
+            out[name] = Health("degraded", pid, problem)
+        else:
+            out[name] = Health("running", pid)
+    return out
+
+
+def _postgres_problem(platform: Platform) -> str:
+    try:
+        platform.connect(timeout_s=5).close()
+    except psycopg2.OperationalError as exc:
+        return f"accepts no connection ({str(exc).strip().splitlines()[0]})"
+    return ""
 
 
 def down(state: Path = STATE_DIR) -> list[str]:
@@ -465,10 +630,10 @@ def down(state: Path = STATE_DIR) -> list[str]:
     stopped = stop_recorded(sorted(state.glob("worker-*.pid")))
     for name in reversed(SERVICES):
         pid = recorded_pid(state, name)
-        was_running = pid is not None and pid_alive(pid)
+        was_running = pid is not None and process_running(pid)
         if name == "postgres":
             was_running = _pg_ctl_stop(state / "postgres") or was_running
-        if pid is not None and pid_alive(pid):
+        if pid is not None and process_running(pid):
             stop_group(pid)  # the postmaster's group, if pg_ctl could not stop it
         if was_running:
             stopped.append(name)
@@ -554,7 +719,9 @@ def main(argv: list[str] | None = None) -> int:
         help="process workers to start here (default: cpu; GPU machines start their own)",
     )
     sub.add_parser("down", help="stop them (PostgreSQL last)")
-    sub.add_parser("status", help="which of them run; exit 0 only when all do")
+    sub.add_parser(
+        "status", help="which of them run, are degraded or stopped; exit 0 only when all run"
+    )
     args = parser.parse_args(argv)
     state: Path = args.state
     try:
@@ -562,36 +729,48 @@ def main(argv: list[str] | None = None) -> int:
             print("stopped:", ", ".join(down(state)) or "nothing was running")
             return 0
         if args.command == "status":
-            pids = running(state)
-            ports = _saved_ports(state)
-            where = {
-                "postgres": f"127.0.0.1:{ports.pg}",
-                "mlflow": f"http://127.0.0.1:{ports.mlflow}",
-                "prefect": f"http://127.0.0.1:{ports.prefect}",
-            }
-            for name, pid in pids.items():
-                print(f"{name:9} {f'running (pid {pid})' if pid else 'stopped':20} {where[name]}")
-            for pid_file in sorted(state.glob("worker-*.pid")):
-                pid = int(pid_file.read_text())
-                print(f"{pid_file.stem:9} {'running' if pid_alive(pid) else 'stopped'} (pid {pid})")
-            return 0 if all(pids.values()) else 1
+            return _status(state)
         ports = Ports(args.pg_port, args.mlflow_port, args.prefect_port)
-        platform = up(state, ports, mlflow_workers=args.mlflow_workers, timeout_s=args.timeout)
+        before = running(state)
         try:
-            orchestrate(platform, Path.cwd(), args.workers)
+            platform = up(state, ports, mlflow_workers=args.mlflow_workers, timeout_s=args.timeout)
+        except AlreadyRunning as exc:
+            platform = attach(state)
+            print(exc)
+        try:  # deployments live in Prefect's database: made again only with a new server
+            workers = orchestrate(
+                platform, Path.cwd(), args.workers, deploy=before["prefect"] is None
+            )
         except BaseException:
-            down(state)
+            if not any(before.values()):
+                down(state)
             raise
-    except AlreadyRunning as exc:
-        print(f"{exc}:")
-        user, password = credentials(state.resolve())
-        print(_summary(Platform(state.resolve(), _saved_ports(state), user, password)))
-        return 0
+        if any(before.values()):  # a heal: say what was down
+            again = [name for name, pid in before.items() if pid is None]
+            again += [f"worker-{pool}" for pool in workers]
+            print(f"started again: {', '.join(again) or 'nothing (all of it runs)'}")
     except ServiceError as exc:  # a PlatformError, or a failed `prefect` command of `orchestrate`
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(_summary(platform))
     return 0
+
+
+def _status(state: Path) -> int:
+    """Print each service's and worker's state; 0 only when every service runs, healthy."""
+    services = health(state)
+    ports = _saved_ports(state)
+    where = {
+        "postgres": f"127.0.0.1:{ports.pg}",
+        "mlflow": f"http://127.0.0.1:{ports.mlflow}",
+        "prefect": f"http://127.0.0.1:{ports.prefect}",
+    }
+    for name, state_of in services.items():
+        print(state_of.line(name, where[name]))
+    for pid_file in sorted(state.glob("worker-*.pid")):
+        pid = int(pid_file.read_text())
+        print(f"{pid_file.stem:9} {'running' if process_running(pid) else 'stopped'} (pid {pid})")
+    return 0 if all(h.state == "running" for h in services.values()) else 1
 
 
 if __name__ == "__main__":

@@ -84,6 +84,15 @@ def start_service(
     return proc
 
 
+def process_running(pid: int) -> bool:
+    """Whether ``pid`` runs: ``pid_alive``, except that a child of ours that has ended (a
+    service this process started, then killed) is reaped here and counts as ended, not as the
+    zombie it was until now."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return pid_alive(pid)
+
+
 def recorded_pid(state: Path, name: str) -> int | None:
     """The pid ``start_service`` recorded for ``name`` in ``state``, None without one."""
     pid_file = state / f"{name}.pid"

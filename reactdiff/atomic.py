@@ -10,6 +10,9 @@ killed process left behind, and nothing of a process still running.
 A folder output (``atomic_dir``) replaces the folder whole, so it carries a marker file naming
 the command that wrote it; an existing non-empty folder without that marker is the user's, and
 is refused rather than replaced.
+
+An output that cannot be created (a file where a folder of its path should be, a folder
+without write permission) is an ``OutputPathError`` naming it, never an ``OSError`` traceback.
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from reactdiff.errors import UserError
+from reactdiff.errors import OutputPathError
 from reactdiff.processes import pid_alive, this_host
 
 OUTPUT_MARKER = ".reactdiff-output"  # in every folder atomic_dir writes: the command's name
 
 
-class OutputFolderError(UserError):
+class OutputFolderError(OutputPathError):
     """The folder an output would replace holds something else (the user's files)."""
 
 
@@ -66,6 +69,57 @@ def remove_stale_temps(path: Path) -> list[Path]:
     return removed
 
 
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (a file in the way, or the folder that
+    refused the write)."""
+    for candidate in (path, *path.parents):
+        try:
+            os.lstat(candidate)
+        except OSError:  # absent, or not even a valid name (too long)
+            continue
+        return candidate
+    return path
+
+
+def _why_not_created(exc: OSError) -> str:
+    """What ``exc`` (from making an output's folders or its temporary) says, in words."""
+    where = _nearest_existing(Path(exc.filename)) if exc.filename else None
+    if where is not None and not where.is_dir():
+        return f"cannot be created: {where} is a file, not a folder"
+    if isinstance(exc, PermissionError) and where is not None:
+        return f"cannot be created: no permission to write in {where}"
+    return f"cannot be created: {exc.strerror or exc}" + (f" ({exc.filename})" if where else "")
+
+
+@contextlib.contextmanager
+def _creating(path: Path) -> Iterator[None]:
+    """Turn an OSError while making ``path``'s folders or temporary into an OutputPathError."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputPathError(path, _why_not_created(exc)) from None
+
+
+def check_creatable(path: Path | str) -> None:
+    """An OutputPathError unless ``path`` could be created now: its closest existing ancestor
+    is a folder we may write in (asked before the work whose result it is to hold)."""
+    path = Path(path)
+    where = _nearest_existing(path)
+    if not where.is_dir():
+        raise OutputPathError(path, f"cannot be created: {where} is a file, not a folder")
+    if not os.access(where, os.W_OK):
+        raise OutputPathError(path, f"cannot be created: no permission to write in {where}")
+
+
+def make_dir(path: Path | str) -> Path:
+    """``path`` as a folder (with its parents; an existing one is kept); an OutputPathError
+    naming it when it cannot be made."""
+    path = Path(path)
+    with _creating(path):
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _prefix(path: Path) -> str:
     return f".{path.name}.{os.getpid()}@{this_host()}."
 
@@ -74,9 +128,10 @@ def _prefix(path: Path) -> str:
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
+    with _creating(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
+        fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -88,13 +143,14 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
 
 
 def check_replaceable(path: Path | str, owner: str) -> None:
-    """Raise OutputFolderError unless ``path`` is absent, an empty folder, or an earlier output
-    of ``owner`` (its marker says so)."""
+    """Raise OutputFolderError unless ``path`` is absent (and can be created: else an
+    OutputPathError), an empty folder, or an earlier output of ``owner`` (its marker says so)."""
     path = Path(path)
     if not path.exists() and not path.is_symlink():
+        check_creatable(path)
         return
     if not path.is_dir() or path.is_symlink():
-        raise OutputFolderError(f"{path}: exists and is not a folder; {owner} writes a folder")
+        raise OutputFolderError(path, f"exists and is not a folder; {owner} writes a folder")
     if not any(path.iterdir()):
         return
     marker = path / OUTPUT_MARKER
@@ -103,8 +159,9 @@ def check_replaceable(path: Path | str, owner: str) -> None:
         return
     what = f"an output of {written_by!r}" if written_by else "not an earlier output"
     raise OutputFolderError(
-        f"{path}: folder is not empty and is {what} of {owner!r}, which replaces its folder "
-        f"whole; give an empty or new folder (or delete this one yourself)"
+        path,
+        f"folder is not empty and is {what} of {owner!r}, which replaces its folder whole; "
+        "give an empty or new folder (or delete this one yourself)",
     )
 
 
@@ -118,9 +175,10 @@ def atomic_dir(path: Path | str, owner: str) -> Iterator[Path]:
     """
     path = Path(path)
     check_replaceable(path, owner)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
+    with _creating(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
+        tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         yield tmp
         (tmp / OUTPUT_MARKER).write_text(owner + "\n")

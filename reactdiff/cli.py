@@ -1,25 +1,37 @@
-"""The `reactdiff` command: one sub-command per DVC stage, plus tools around them.
+"""Train, evaluate and serve models that generate a listener's facial reactions (ReactDiff).
 
-Stage commands read their values from params.yaml; options override them for ad-hoc use. A
-command only wires options to a stage (``reactdiff.stages``) and the stage's result to MLflow
-(``reactdiff.tracking.stage_run``). Errors are answered in one place: a user error (bad params,
-a bad file or input) prints one message naming it and exits 2; a data-quality failure
-(validation) prints one line per failing file and check and exits 1.
+The stage commands (data, validate, split, features, train-*, evaluate) each run one step of
+the pipeline with the values of params.yaml (options override some), write the outputs that
+dvc.yaml names and log an MLflow run; `make demo` (or `dvc repro`) runs them all in order. The
+other commands work on any drop or model: synth writes a synthetic drop, generate reacts to one
+clip, predict writes a submission folder, metrics scores one, serve answers HTTP requests.
+
+\b
+Examples (from the repository root, where params.yaml is):
+  reactdiff validate --root /path/to/REACT --report /tmp/report
+  reactdiff generate --clip NoXI/<session>/Expert_video/1 --out out/
+  reactdiff COMMAND --help
+
+A user error (bad params, file or input) prints one line naming it and exits 2; bad data
+prints one line per failing file and check and exits 1; Ctrl-C exits 130. The docs: docs/ in
+the repository (make docs builds the site).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from reactdiff.config import PARAMS_FILE, Params, load_params
-from reactdiff.errors import DataQualityError, InputError, UserError
+from reactdiff.errors import DataQualityError, InputError, OutputPathError, UserError
 from reactdiff.processes import INTERRUPTED, stop_on_sigterm
 
 app = typer.Typer(
@@ -41,6 +53,39 @@ def _say(lines: list[str], color: str | None = None) -> None:
         typer.secho(line, err=True, fg=color)
 
 
+def _path_keys(values: dict, prefix: str = "") -> Iterator[tuple[str, Path]]:
+    """Every path-valued key of a params dump, dotted (``validate.report_dir``)."""
+    for key, value in values.items():
+        if isinstance(value, dict):
+            yield from _path_keys(value, f"{prefix}{key}.")
+        elif isinstance(value, Path):
+            yield f"{prefix}{key}", value
+
+
+def _output_source(path: Path, options: dict) -> str | None:
+    """The option, else the params.yaml key, whose path an output ``path`` is or lies under
+    (the closest), for the message of an output that cannot be created."""
+    params_file = options.get("params_file", PARAMS_FILE)
+    sources = [
+        (f"--{name.replace('_', '-')}", value)
+        for name, value in options.items()
+        if isinstance(value, Path) and name != "params_file"
+    ]
+    try:
+        dump = load_params(params_file).model_dump(by_alias=True)
+        sources += [(f"{key} in {params_file}", value) for key, value in _path_keys(dump)]
+    except UserError:
+        pass
+    target, best = Path(os.path.abspath(path)), None
+    for source, value in sources:
+        value = Path(os.path.abspath(value))
+        if (value == target or value in target.parents) and (
+            best is None or len(value.parts) > len(best[1].parts)
+        ):
+            best = (source, value)
+    return None if best is None else best[0]
+
+
 def handle_errors(fn):
     """The one place errors become messages and exit codes (2: user error, 1: bad data)."""
 
@@ -48,6 +93,10 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except OutputPathError as err:  # name where the path came from: an option or a key
+            source = _output_source(err.path, kwargs)
+            _say([f"error: {err}" + (f" ({source})" if source else "")], typer.colors.RED)
+            raise typer.Exit(err.exit_code) from None
         except UserError as err:
             _say([f"error: {err}"], typer.colors.RED)
             raise typer.Exit(err.exit_code) from None
@@ -128,8 +177,18 @@ def synth(
     workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 2,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Generate a synthetic drop in a registered format's layout (--format; the size options
-    each format takes are its own, the other values from params.yaml)."""
+    """Write a synthetic REACT drop (no real data needed).
+
+    The drop has the real release's layout (--format), from a model of a conversation: audio,
+    drawn face videos, emotion and 3DMM files, split CSVs and appropriateness matrices. The size
+    options each format takes are its own; the other values come from params.yaml. It writes
+    the folder --out and prints one line describing the drop.
+
+    \b
+    Example:
+      reactdiff synth --out /tmp/react --sessions 24 --clips-per-session 8 --seed 42
+      reactdiff synth --format react2025 --out /tmp/mars --no-video
+    """
     from reactdiff.data.formats import default_format, get_format
     from reactdiff.errors import ConfigError
 
@@ -150,10 +209,18 @@ def synth(
 @app.command()
 @handle_errors
 def data(params_file: ParamsOpt = PARAMS_FILE) -> None:
-    """Stage `data`: generate the synthetic drop or fingerprint the real root (data.source).
+    """Stage data: the drop every later stage reads.
 
-    data.root is replaced whole; a non-empty data.root that is not an earlier output of this
-    stage is refused."""
+    With data.source: synthetic it writes the synthetic drop into data.root (data/raw/); with a
+    path it writes data/raw/source.json, pointing at that real REACT root with a fingerprint of
+    its files (nothing is copied). data.root is replaced whole; a non-empty folder that is not
+    an earlier output of this stage is refused.
+
+    \b
+    Example:
+      reactdiff data
+      dvc exp run -S data.source=/path/to/REACT -S data.format=auto
+    """
     from reactdiff.stages import data as stage
 
     _tracked(stage, load_params(params_file), stage.Options())
@@ -177,7 +244,18 @@ def validate(
     ] = None,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Stage `validate`: Great Expectations suites over the whole drop; exit 1 on bad data."""
+    """Stage validate: check every file of a drop.
+
+    Run before anything trains on the drop: Great Expectations suites over the whole drop (value ranges, file shapes and lengths,
+    split rows, leakage between splits, the appropriateness matrices). Writes summary.json and
+    offline Data Docs (data_docs/index.html) into the report folder (data/validation/); on bad
+    data prints one FAIL line per failing file and check and exits 1.
+
+    \b
+    Example:
+      reactdiff validate
+      reactdiff validate --root /path/to/REACT --split val --report /tmp/report
+    """
     from reactdiff.stages import validate as stage
 
     splits = {"splits": tuple(split)} if split else {}
@@ -188,7 +266,16 @@ def validate(
 @app.command("split")
 @handle_errors
 def split_stage(params_file: ParamsOpt = PARAMS_FILE) -> None:
-    """Stage `split`: the splits, mirrored sample orders and appropriateness matrices."""
+    """Stage split: splits, sample orders, matrices.
+
+    Writes into split.out (data/splits/) each split's pairs, its sample order (every pair in
+    both directions) and its appropriateness matrix: the release's own (REACT 2024) or derived
+    from its sessions (REACT 2025).
+
+    \b
+    Example:
+      reactdiff split
+    """
     from reactdiff.stages import split as stage
 
     _tracked(stage, load_params(params_file), stage.Options())
@@ -208,7 +295,19 @@ def features(
     workers: Annotated[int | None, typer.Option(min=1, help="processes [features.workers]")] = None,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Stage `features`: per-frame features of every clip into the feature store, validated."""
+    """Stage features: per-frame features of every clip, validated.
+
+    Extracts the streams of features.streams (MFCC, wav2vec 2.0, the emotion and 3DMM
+    annotations, TorchScript facial predictors) aligned to the video frames, and writes the
+    feature store (features.out, data/features/: one .npy per split, stream and clip, manifest.json,
+    validation.json). A rerun recomputes only what changed. A bad input file is listed and the
+    command exits 2; a failed store check exits 1.
+
+    \b
+    Example:
+      reactdiff features
+      reactdiff features --root /path/to/REACT --out /tmp/features --streams mfcc,emotion,3dmm
+    """
     from reactdiff.stages import features as stage
 
     names = tuple(s.strip() for s in streams.split(",") if s.strip()) if streams else None
@@ -235,7 +334,18 @@ def train_mmt(
     ] = False,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Stage `train_mmt`: the MMT auto-encoder (stage 1). Under torchrun, trains with DDP."""
+    """Stage train_mmt: train the MMT (stage 1).
+
+    ReactDiff's Multi-Modality Transformer, an auto-encoder of the listener's features into its 3DMM and emotion. Writes models/mmt.pt,
+    metrics/mmt.json and plots/mmt/loss.csv, logs every epoch to MLflow and registers the model
+    as reactdiff-mmt. A checkpoint after each epoch (train_mmt.checkpoint) lets --resume
+    continue exactly. Under torchrun it trains with DDP on every process.
+
+    \b
+    Example:
+      reactdiff train-mmt --resume
+      torchrun --nproc_per_node 2 -m reactdiff.cli train-mmt
+    """
     from reactdiff.stages import train_mmt as stage
 
     _train(stage, resume, params_file)
@@ -249,8 +359,45 @@ def train_ddim(
     ] = False,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Stage `train_ddim`: the conditional latent DDIM (stage 2), MMT frozen. DDP under torchrun."""
+    """Stage train_ddim: train the latent DDIM (stage 2).
+
+    ReactDiff's conditional latent DDIM: freezes the trained MMT and learns to generate the listener's latents from the speaker's.
+    Writes the whole model to models/reactdiff.pt (what generate, predict, evaluate and serve
+    read), metrics/ddim.json and plots/ddim/loss.csv, and registers it in MLflow as reactdiff.
+    --resume continues from train_ddim.checkpoint; under torchrun it trains with DDP.
+
+    \b
+    Example:
+      reactdiff train-ddim
+      dvc exp run -S train_ddim.epochs=5
+    """
     from reactdiff.stages import train_ddim as stage
+
+    _train(stage, resume, params_file)
+
+
+@app.command("train-kin")
+@handle_errors
+def train_kin(
+    resume: Annotated[
+        bool, typer.Option(help="continue from train_kin.checkpoint (from scratch if none yet)")
+    ] = False,
+    params_file: ParamsOpt = PARAMS_FILE,
+) -> None:
+    """Stage train_kin: train the kinematics ReactDiff.
+
+    A diffusion model on the listener's 3DMM and emotion frames themselves. Writes
+    train_kin.model_out (models/reactdiff_kin.pt), train_kin.metrics_file (metrics/kin.json) and
+    the loss curves under train_kin.plots_dir (plots/kin/), and registers the model in MLflow as
+    reactdiff-kin. --resume continues from train_kin.checkpoint; under torchrun it trains with
+    DDP.
+
+    \b
+    Example:
+      reactdiff train-kin
+      reactdiff train-kin --resume
+    """
+    from reactdiff.stages import train_kin as stage
 
     _train(stage, resume, params_file)
 
@@ -258,8 +405,19 @@ def train_ddim(
 @app.command()
 @handle_errors
 def evaluate(params_file: ParamsOpt = PARAMS_FILE) -> None:
-    """Stage `evaluate`: every REACT metric for every method (baselines, models) on the val
-    split (which chooses the champion) and the test split (reported), with 95% intervals."""
+    """Stage evaluate: score every method on the val and test splits.
+
+    Every REACT metric of every method of evaluate.methods (the challenge's baselines, the
+    trained models offline and online) with 95% bootstrap intervals, by the protocol of the
+    drop's format. Writes metrics/val.json (val: chooses) and metrics/eval.json (test: reports),
+    reports/eval.md, reports/eval.png and reports/videos/, and moves the registry's champion
+    alias on the val FRDist.
+
+    \b
+    Example:
+      reactdiff evaluate
+      dvc metrics show
+    """
     from reactdiff.stages import evaluate as stage
 
     _tracked(stage, load_params(params_file), stage.Options())
@@ -297,7 +455,16 @@ def metrics(
     ] = None,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Every REACT metric for one set of predictions, printed as one strict JSON object.
+    """Score one set of predictions with every REACT metric.
+
+    Prints one strict JSON object (FRCorr, FRDist, FRDiv, FRVar, FRDvs, FRSyn, FRSyn_all,
+    FRRea_emotion), and writes it to --out if given; says on stderr where the metrics ran.
+    Either four arrays, or --predictions, a folder written by `reactdiff predict`.
+
+    \b
+    Example:
+      reactdiff metrics --pred P.npy --listener L.npy --speaker S.npy --neighbours M.npy
+      reactdiff metrics --predictions submission/ --out scores.json
 
     Accepted inputs: pred, listener and speaker hold real numbers (integer or float .npy; not
     bool, complex, string or object), finite with |value| <= 1e6 (REACT emotion features lie in
@@ -380,11 +547,20 @@ def predict(
     seed: Annotated[int | None, typer.Option(help="[base.seed, the evaluate stage's]")] = None,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """The offline reactions of a trained model to every item of a split, in the split's
-    mirrored sample order: <speaker clip path, percent-encoded>.emotion.npy (S, T, 25) and
-    .3dmm.npy (S, T, 58) per item, manifest.json (model sha256 and registry version, params
-    hash, git commit, seed, split, format, protocol, items) and DIR/submission.zip. Logged to
-    MLflow. With the defaults, `reactdiff metrics --predictions DIR` gives evaluate's row."""
+    """Write a submission folder for a split.
+
+    The offline reactions of a trained model (any family) to every item of the split, in its
+    sample order. Writes into --out, per item, <speaker clip path, percent-encoded>.emotion.npy
+    (S, T, 25) and .3dmm.npy (S, T, 58), then manifest.json (model sha256 and registry version,
+    params hash, git commit, seed, split, format, protocol, items) and submission.zip; logs the
+    folder to MLflow. With the defaults, `reactdiff metrics --predictions DIR` prints the row
+    that evaluate writes for the model.
+
+    \b
+    Example:
+      reactdiff predict --out submission/ --split test
+      reactdiff predict --out submission/ --model models:/reactdiff@champion --samples 10
+    """
     from reactdiff.errors import ConfigError
     from reactdiff.stages import predict as stage
     from reactdiff.tracking import git_commit, registered_model_file, registered_version_of
@@ -444,9 +620,18 @@ def generate(
     ] = None,
     params_file: ParamsOpt = PARAMS_FILE,
 ) -> None:
-    """Generate listener reactions to one speaker clip of any length: emotion files of the data
-    format (react2024 Emotion CSVs, react2025 facial-attributes .npy), 3DMM .npy files, a plot
-    and reactions.mp4 (the speaker next to a drawn face per reaction, with its audio).
+    """Generate reactions to one speaker clip.
+
+    Takes a clip of a drop (--clip) or the speaker's files, of any length, and writes into --out
+    one emotion file per reaction in the data format (react2024 Emotion CSVs, react2025
+    facial-attributes .npy), reaction_XX_3dmm.npy, a plot (reactions.png) and reactions.mp4
+    (the speaker next to a drawn face per reaction, with its audio).
+
+    \b
+    Example:
+      reactdiff generate --clip NoXI/<session>/Expert_video/1 --out out/
+      reactdiff generate --speaker-audio X.wav --speaker-emotion X.csv --speaker-3dmm X.npy \\
+        --out out/ --model models:/reactdiff@champion
 
     Sampling (steps, eta, guidance) follows the `sampling` group of params.yaml. Offline, a clip
     longer than evaluate.chunk_frames is generated in chunks of that length; --online streams
@@ -470,6 +655,37 @@ def generate(
             model=model_file,
         )
         _print(stage.run(params, options))
+
+
+@app.command()
+@handle_errors
+def serve(
+    model: Annotated[
+        str, typer.Option(help="models:/reactdiff@champion, runs:/..., a model dir or file")
+    ] = "models:/reactdiff@champion",
+    port: Annotated[int, typer.Option(help="the port on --host")] = 5001,
+    host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
+    params_file: ParamsOpt = PARAMS_FILE,
+) -> None:
+    """Serve a model over HTTP (POST /invocations).
+
+    Answers reaction requests (the speaker's feature streams in, reactions in the challenge
+    format out) with MLflow's scoring app (/invocations, /ping, /health, /version) on
+    http://HOST:PORT, behind the limits of the `serving` group of params.yaml: the longest
+    clip, the largest body, a per-request timeout that stops the work, and how many requests
+    compute and wait. A model file is served with the `sampling` group's settings; a logged
+    model with its own. Runs until Ctrl-C.
+
+    \b
+    Example:
+      reactdiff serve
+      reactdiff serve --model models/reactdiff.pt --port 5005
+    """
+    from reactdiff.serve.server import serve as run_server
+
+    params = load_params(params_file)
+    generation = dataclasses.asdict(params.generation())
+    run_server(model, params.serving, generation, port, host)
 
 
 def main() -> None:  # pragma: no cover - console entry point

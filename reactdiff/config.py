@@ -317,13 +317,83 @@ class DDIMParams(_Scaled):
         return self.scales[self.scale]
 
 
+class FamilySampling(_Strict):
+    """A model family's own sampling settings (``sampling.families``): what its sampler's
+    steps, stochasticity and guidance scale mean is the family's."""
+
+    steps: PositiveInt
+    eta: Annotated[float, Field(ge=0, le=1)]
+    guidance: Annotated[float, Field(ge=0)]  # 1 = plain conditional sampling
+
+
+class KinScale(_Strict):
+    """Sizes of the kinematics ReactDiff's temporal U-Net (``reactdiff.models.kinematics``)."""
+
+    mapping_dim: Annotated[int, Field(gt=0, multiple_of=2)]  # noise-level/position embeddings
+    depths: Annotated[tuple[PositiveInt, ...], FROM_LIST]  # residual blocks per level
+    channels: Annotated[tuple[PositiveInt, ...], FROM_LIST]  # width per level
+    cross_attn: Annotated[tuple[bool, ...], FROM_LIST]  # per level: attend to the speaker
+    head_size: PositiveInt  # attention heads = width // head_size
+    group_size: PositiveInt  # GroupNorm groups = width // group_size
+    dropout: Probability
+
+    _some = field_validator("depths")(_not_empty)
+
+    @field_validator("cross_attn")
+    @classmethod
+    def _one_per_level(cls, v: tuple[bool, ...], info) -> tuple[bool, ...]:
+        for key in ("depths", "channels"):
+            other = info.data.get(key)
+            if other is not None and len(other) != len(v):
+                raise ValueError(f"{len(v)} levels, but {key} has {len(other)}")
+        return v
+
+
+class KinPriorParams(_Strict):
+    """The kinematics ReactDiff's priors (``reactdiff.training.kin_priors``); a weight of 0
+    leaves the term out."""
+
+    velocity: NonNegativeFloat  # lag-1 and lag-window differences (the code's 1.0)
+    pairs: NonNegativeFloat  # symmetric / co-occurring / exclusive 3DMM pairs (the code's 0.01)
+    pose_weight: NonNegativeFloat  # the velocity prior's per-dimension weights: head pose,
+    expression_weight: NonNegativeFloat  # 3DMM expression coefficients,
+    emotion_weight: NonNegativeFloat  # and the emotion dims
+    least_noisy: Annotated[float, Field(gt=0, le=1)]  # the share of a batch they apply to
+
+
+class KinParams(_Scaled):
+    """The kinematics ReactDiff (Ge et al. 2025): EDM diffusion on the listener's frames."""
+
+    audio_streams: Annotated[tuple[Stream, ...], FROM_LIST]  # the speaker's, one attention
+    visual_streams: Annotated[tuple[Stream, ...], FROM_LIST]  # the speaker's facial streams
+    sigma_data: Annotated[float, Field(gt=0)]  # the target's scale after standardisation
+    sigma_min: Annotated[float, Field(gt=0)]
+    sigma_max: Annotated[float, Field(gt=0)]
+    window_size: Annotated[int, Field(ge=2)]  # frames generated at once, online and offline
+    train_windows: PositiveInt  # consecutive windows per training sequence
+    cfg_dropout: Probability  # > 0: the speaker is the null condition that often (CFG)
+    priors: KinPriorParams
+    scales: dict[str, KinScale]
+    scale: str
+
+    _once = field_validator("audio_streams", "visual_streams")(_no_repeats)
+    _some = field_validator("audio_streams", "visual_streams")(_not_empty)
+
+    @property
+    def sizes(self) -> KinScale:
+        return self.scales[self.scale]
+
+
 class SamplingParams(_Strict):
     """How reactions are drawn from a trained model (what evaluation and generation choose;
-    with ``online`` and ``evaluate.chunk_frames``, ``Params.generation``)."""
+    with ``online`` and ``evaluate.chunk_frames``, ``Params.generation``). The top-level
+    settings are the latent ReactDiff's; ``families`` gives another family its own, by the
+    name its files carry."""
 
     steps: PositiveInt  # DDIM steps, at most ddim.num_train_timesteps
     eta: Annotated[float, Field(ge=0, le=1)]
     guidance: Annotated[float, Field(ge=0)]  # 1 = plain conditional sampling (paper)
+    families: dict[str, FamilySampling]
 
 
 class OnlineParams(_Strict):
@@ -344,6 +414,8 @@ EVALUATE_METHODS = (
     "ReactDiff (offline)",
     "ReactDiff (online)",
     "ReactDiff w/o diffusion",
+    "ReactDiff-Kin (offline)",
+    "ReactDiff-Kin (online)",
 )
 
 
@@ -387,6 +459,17 @@ class TrackingParams(_Strict):
     default_uri: str
 
 
+class ServingParams(_Strict):
+    """The model server's limits (reactdiff.serve): the work one request may ask for and how
+    many requests run and wait; the defaults' costs are in params.yaml."""
+
+    max_frames: Annotated[int, Field(ge=100)]  # the longest array a request may hold (frames)
+    max_body_bytes: PositiveInt  # the largest body, checked before it is read or parsed
+    timeout_s: Annotated[float, Field(gt=0)]  # arrival to answer; past it the work is killed
+    max_concurrent: PositiveInt  # requests computing at once, one worker process each
+    max_waiting: Annotated[int, Field(ge=0)]  # admitted requests waiting for a worker
+
+
 class BenchmarkParams(_Strict):
     """Only the benchmarks read these; no stage depends on them."""
 
@@ -405,9 +488,12 @@ class Params(_Strict):
     online: OnlineParams
     train_mmt: MMTTrainParams
     train_ddim: TrainParams
+    kin: KinParams
+    train_kin: TrainParams
     evaluate: EvaluateParams
     tracking: TrackingParams
     benchmarks: BenchmarkParams
+    serving: ServingParams
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -415,11 +501,14 @@ class Params(_Strict):
     def validation(self) -> ValidateParams:
         return self.validate_
 
-    def generation(self) -> Generation:
-        """How the pipeline generates: the sampling group, ``online.delay_frames`` (which
-        offline generation ignores) and ``evaluate.chunk_frames``."""
+    def generation(self, family: str | None = None) -> Generation:
+        """How the pipeline generates with a model of ``family``: its entry of
+        ``sampling.families`` if it has one, else the sampling group's own settings, with
+        ``online.delay_frames`` (which offline generation ignores) and
+        ``evaluate.chunk_frames``."""
+        own = self.sampling.families.get(family) if family else None
         return Generation(
-            **self.sampling.model_dump(),
+            **(own or self.sampling).model_dump(exclude={"families"}),
             delay_frames=self.online.delay_frames,
             chunk_frames=self.evaluate.chunk_frames,
         )
@@ -485,6 +574,20 @@ def _disagreements(p: Params) -> Iterator[str]:
                     f"{what} {frames} is not a multiple of mmt.scales.{p.mmt.scale}.{key} "
                     f"{span} (the model attends in whole windows of it)"
                 )
+    for key in ("audio_streams", "visual_streams"):
+        if missing := [s for s in getattr(p.kin, key) if s not in stored]:
+            yield f"kin.{key}: {missing} not in the feature store, which holds {list(stored)}"
+    if p.kin.sigma_min >= p.kin.sigma_max:
+        yield f"kin.sigma_min {p.kin.sigma_min}: must be below kin.sigma_max {p.kin.sigma_max}"
+    if (
+        "ReactDiff-Kin (online)" in p.evaluate.methods
+        and p.online.delay_frames >= p.kin.window_size
+    ):
+        yield (
+            f"online.delay_frames {p.online.delay_frames}: must be less than kin.window_size "
+            f"{p.kin.window_size} (a window is sampled from the speaker's frames up to its "
+            "first frame + delay_frames)"
+        )
     window = sizes.window_size
     if "ReactDiff (online)" in p.evaluate.methods and (not dw or window % dw):
         yield (

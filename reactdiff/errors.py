@@ -51,6 +51,19 @@ class InputError(UserError, ValueError):
         super().__init__(f"{name}: {problem}")
 
 
+class OutputPathError(UserError):
+    """An output path cannot be created (a file in the way, no permission, ...); ``path`` is
+    the output asked for, so the command line can name the params key or option it came from."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+    def __reduce__(self):  # from a worker process to the stage, whole
+        return type(self), (self.path, self.problem)
+
+
 class DataQualityError(ReactdiffError):
     """The data broke expectations; ``failures`` are the lines to show (the message names the
     report with the details), ``warnings`` lines to show before them."""

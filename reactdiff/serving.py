@@ -5,7 +5,8 @@ MLflow logs this file as the model's *code* (MLflow's "models from code"): a reg
 holds a copy of it and the model file, which ``load_context`` reads with ``load_model``
 (tensors only; nothing of the version is unpickled). ``reactdiff.tracking`` logs it with
 ``signature`` and ``input_example``; this module imports nothing above ``reactdiff.models``
-and, besides ``reactdiff.tracking``, is the only one that imports MLflow.
+and, besides ``reactdiff.tracking`` and its server ``reactdiff.serve``, is the only one that
+imports MLflow.
 
 The signature is tensor-based, one named input per feature stream of the model, so the scoring
 server parses and checks a request before ``predict`` sees it::
@@ -24,7 +25,9 @@ value that is not a number, a bad param) is an ``MlflowException`` with
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -88,6 +91,22 @@ def input_example(
     speaker = model.neutral_speaker(frames)
     example = {s: x.numpy().astype(np.float32) for s, x in speaker.items()}
     return example, {"samples": EXAMPLE_SAMPLES, "seed": 0, "online": False}
+
+
+def save_pyfunc(model_file: Path, path: Path, generation: dict[str, Any]) -> None:
+    """The model file as this pyfunc in the local directory ``path``, as ``reactdiff.tracking``
+    logs it but unregistered and without an input example (whose check would load the model
+    here too): what ``reactdiff serve --model <file>`` serves."""
+    with warnings.catch_warnings():  # MLflow's advice to give an input example: not here
+        warnings.filterwarnings("ignore", ".*An input example was not provided")
+        mlflow.pyfunc.save_model(
+            path=str(path),
+            python_model=__file__,
+            artifacts={MODEL_ARTIFACT: str(model_file)},
+            model_config={"generation": generation},
+            pip_requirements=["reactdiff"],
+            signature=signature(load_model(model_file)),
+        )
 
 
 def speaker_streams(model_input: Any, dims: dict[str, int]) -> dict[str, torch.Tensor]:

@@ -97,13 +97,14 @@ def _log_result(result: StageResult, params: Params | None = None) -> None:
         else:
             mlflow.log_artifact(str(path), where)
     if (m := result.model) is not None:
+        model = m.load()
         version = log_registered_model(
-            m.load(),
+            model,
             m.artifact_path,
             m.registered_name,
             m.model_file,
             list(m.files),
-            generation=None if params is None else generation_config(params),
+            generation=None if params is None else generation_config(params, model),
         )
         result.notes.append(f"registered {m.registered_name} v{version}")
     if (c := result.champion) is not None:
@@ -232,9 +233,10 @@ def close_stale_runs(client, experiment_id: str) -> list[str]:
     return stale
 
 
-def generation_config(params: Params) -> dict[str, object]:
-    """How the served model samples: as ``reactdiff generate`` does with these params."""
-    return dataclasses.asdict(params.generation())
+def generation_config(params: Params, model: object = None) -> dict[str, object]:
+    """How the served ``model`` samples: as ``reactdiff generate`` does with these params (its
+    family's settings; a model of no family: the sampling group's own)."""
+    return dataclasses.asdict(params.generation(getattr(model, "family", None)))
 
 
 def log_registered_model(

@@ -10,7 +10,16 @@ import yaml
 
 from tests.helpers.repo import repo_copy_env, run, tiny_params
 
-STAGES = ("data", "validate", "split", "features", "train_mmt", "train_ddim", "evaluate")
+STAGES = (
+    "data",
+    "validate",
+    "split",
+    "features",
+    "train_mmt",
+    "train_ddim",
+    "train_kin",
+    "evaluate",
+)
 
 
 @pytest.fixture

@@ -40,6 +40,12 @@ def percentile_interval(values: np.ndarray, indices: np.ndarray) -> list[float]:
     return [float(lo), float(hi)]
 
 
+def difference_interval(a: np.ndarray, b: np.ndarray, indices: np.ndarray) -> list[float]:
+    """[lo, hi] of the mean of ``a - b`` (paired per item) over the resamples: whether two
+    methods scored on the same items differ, which their separate intervals understate."""
+    return percentile_interval(np.asarray(a, np.float64) - np.asarray(b, np.float64), indices)
+
+
 def intervals(items: dict[str, np.ndarray], indices: np.ndarray) -> dict[str, list[float]]:
     """metric -> [lo, hi] for every metric of one method's per-item ``items``."""
     result = {}

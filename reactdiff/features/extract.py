@@ -200,8 +200,9 @@ def _check_store_folder(out: Path) -> None:
     someone else's folder, refused untouched."""
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
         raise OutputFolderError(
-            f"{out}: folder is not empty and is not a feature store (no {MANIFEST}); the store "
-            "deletes files it does not list, so give an empty or new folder"
+            out,
+            f"folder is not empty and is not a feature store (no {MANIFEST}); the store "
+            "deletes files it does not list, so give an empty or new folder",
         )
 
 

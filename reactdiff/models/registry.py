@@ -10,10 +10,14 @@ from pathlib import Path
 
 from reactdiff.errors import DataFileError
 from reactdiff.models.family import ReactionModel
+from reactdiff.models.kinematics.model import KinReactDiff
 from reactdiff.models.reactdiff import ReactDiff
 from reactdiff.models.serialization import load_state_file
 
-FAMILIES: dict[str, type[ReactionModel]] = {ReactDiff.family: ReactDiff}
+FAMILIES: dict[str, type[ReactionModel]] = {
+    ReactDiff.family: ReactDiff,
+    KinReactDiff.family: KinReactDiff,
+}
 UNNAMED_FAMILY = ReactDiff.family  # the family of a file without a ``family`` key
 
 

@@ -59,7 +59,8 @@ def run(params: Params, options: Options) -> StageResult:
     if params.data.is_synthetic:
         summary = _synthesize(params, options, run_params)
     else:
-        summary = fingerprint(params.data.react_root, resolve_format(params.data))
+        root = params.data.react_root
+        summary = fingerprint(root, resolve_format(params.data, root))
         with atomic_dir(params.data.root, owner=OWNER) as tmp:
             write_json(tmp / SOURCE_FILE, summary)
     summary["seconds"] = round(time.perf_counter() - start, 2)

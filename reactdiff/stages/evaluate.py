@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reactdiff.atomic import write_json
+from reactdiff.atomic import make_dir, write_json
 from reactdiff.config import Params, TrainParams
 from reactdiff.data.formats import Layout, params_layout
 from reactdiff.data.render import comparison_video
@@ -61,6 +61,8 @@ MODELS = {
     "ReactDiff (offline)": ModelMethod("train_ddim", "offline"),
     "ReactDiff (online)": ModelMethod("train_ddim", "online"),
     "ReactDiff w/o diffusion": ModelMethod("train_ddim", "reconstruct"),
+    "ReactDiff-Kin (offline)": ModelMethod("train_kin", "offline"),
+    "ReactDiff-Kin (online)": ModelMethod("train_kin", "online"),
 }
 CHAMPION_METHOD = "ReactDiff (offline)"  # its FRDist on val decides the champion alias
 SELECT_ROLE = "selection: the champion and every tuning choice are made on it"
@@ -121,11 +123,12 @@ def _videos(params: Params, layout: Layout) -> list[Path]:
     none when no model row is evaluated."""
     ev, split = params.evaluate, params.evaluate.report_split
     shutil.rmtree(ev.video_dir, ignore_errors=True)  # the last run's videos are replaced
-    ev.video_dir.mkdir(parents=True)
+    make_dir(ev.video_dir)
     shown = next((m for m in ev.methods if m in MODELS), None)
     if not ev.videos or shown is None:
         return []
-    model, generation = _model(params, shown), params.generation()
+    model = _model(params, shown)
+    generation = params.generation(model.family)
     dataset = _dataset(params, split, model)
     paths = []
     for k in range(min(ev.videos, len(dataset))):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reactdiff.atomic import atomic_path, save_npy
+from reactdiff.atomic import atomic_path, make_dir, save_npy
 from reactdiff.config import TARGET_STREAMS, Params
 from reactdiff.data.columns import (
     AU_SLICE,
@@ -221,7 +221,7 @@ def run(params: Params, options: Options) -> StageResult:
         fmt = layout.fmt
         features = clip_features(params, layout, split, rel, streams)
         speaker = speaker_view(layout, split, rel, fmt.fixed_frames)
-        generation = params.generation()
+        generation = params.generation(model.family)
         face, emotion = model.generate_clip(
             features,
             options.samples,
@@ -231,7 +231,7 @@ def run(params: Params, options: Options) -> StageResult:
             **generation.sampling(),
         )
     out = options.out
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     written = write_reactions(out, face.cpu(), emotion.cpu(), fmt)
     plot_reactions(out / "reactions.png", emotion.cpu(), speaker.emotion, fmt.fps)
     reaction_video(

@@ -78,7 +78,7 @@ def model_reactions(
     prediction folders both come from here (``batched``: clips of one length, see
     :func:`~reactdiff.evaluation.predictions.split_predictions`)."""
     dataset = split_dataset(params, split, list(model.speaker_streams))
-    generation = params.generation()
+    generation = params.generation(model.family)
     return split_predictions(model, dataset, mode, samples, seed, generation, batched, progress)
 
 
@@ -107,7 +107,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _generation_record(params: Params, samples: int, seed: int, batched: bool) -> dict[str, Any]:
+def _generation_record(
+    params: Params, family: str, samples: int, seed: int, batched: bool
+) -> dict[str, Any]:
     """Every value the reactions depend on besides the model and the speakers."""
     return {
         "mode": MODE,
@@ -115,7 +117,7 @@ def _generation_record(params: Params, samples: int, seed: int, batched: bool) -
         "seed": seed,
         "batched": batched,
         "batch": BATCH,
-        **asdict(params.generation()),
+        **asdict(params.generation(family)),
     }
 
 
@@ -135,7 +137,7 @@ def run(params: Params, options: Options) -> StageResult:
     reactions = model_reactions(
         params, split, model, MODE, samples, seed, batched, options.progress
     )
-    record = _generation_record(params, samples, seed, batched)
+    record = _generation_record(params, model.family, samples, seed, batched)
     header = {
         "split": split,
         "format": fmt.name,

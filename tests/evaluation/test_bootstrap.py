@@ -5,6 +5,7 @@ import pytest
 
 from reactdiff.evaluation.bootstrap import (
     BootstrapError,
+    difference_interval,
     intervals,
     percentile_interval,
     resample_indices,
@@ -50,3 +51,17 @@ def test_values_not_one_per_item_name_the_metric():
         intervals({"FRSyn": np.zeros(3)}, resample_indices(4, 100, seed=0))
     with pytest.raises(BootstrapError, match="no items"):
         resample_indices(0, 100, seed=0)
+
+
+def test_a_paired_difference_is_certain_where_separate_intervals_overlap():
+    """Two methods whose per-item values differ by a constant shift that is small next to the
+    spread over items: their own intervals overlap, the paired difference's excludes 0."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(100.0, 10.0, size=60)
+    b = a + 1.0 + rng.normal(0.0, 0.1, size=60)
+    indices = resample_indices(60, 1000, seed=0)
+    hi_a = percentile_interval(a, indices)[1]
+    lo_b = percentile_interval(b, indices)[0]
+    assert lo_b < hi_a  # the separate intervals overlap
+    lo, hi = difference_interval(b, a, indices)
+    assert 0.9 < lo < 1.0 < hi < 1.1

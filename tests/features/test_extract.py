@@ -105,8 +105,12 @@ def test_bad_input_is_a_user_error_with_the_summary(tiny_drop, tmp_path):
 
 
 def test_float16_store_and_stale_streams_removed(tiny_store, tiny_drop_master):
-    only_targets = {"features": {"streams": [], "dtype": "float16"}, "mmt": {"audio_streams": []}}
-    params = params_with(only_targets).features  # the MMT reads no stream the store drops
+    only_targets = {
+        "features": {"streams": [], "dtype": "float16"},
+        "mmt": {"audio_streams": []},
+        "kin": {"audio_streams": ["emotion"], "visual_streams": ["3dmm"]},
+    }
+    params = params_with(only_targets).features  # the models read no stream the store drops
     summary = extract(tiny_drop_master, tiny_store, params=params)
     assert summary.streams == ("emotion", "3dmm")  # the targets are always there
     assert summary.removed == len(_keys(tiny_drop_master, ["mfcc"]))

@@ -71,9 +71,10 @@ def test_another_familys_model_round_trips(tmp_path, monkeypatch):
 
 def test_an_unknown_family_names_the_file_and_the_known_ones(tmp_path):
     path = tmp_path / "future.pt"
-    torch.save({"family": "reactdiff-kin", "state_dict": {}}, path)
+    torch.save({"family": "reactdiff-future", "state_dict": {}}, path)
     with pytest.raises(
-        DataFileError, match=r"unknown family 'reactdiff-kin'.*\['reactdiff-latent'\]"
+        DataFileError,
+        match=r"unknown family 'reactdiff-future'.*\['reactdiff-kin', 'reactdiff-latent'\]",
     ) as err:
         load_model(path)
     assert err.value.path == path

@@ -14,21 +14,28 @@ pipeline through `dvc repro`, and tests/ops/test_prefect_stack.py a deployment o
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import signal
 import subprocess
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
+import psycopg2
 import pytest
 import yaml
 
 from flows.workspace import WORKSPACES_ENV
 from ops import platform, prefect_stack
-from ops.supervisor import port_free
+from ops.supervisor import port_free, process_running, recorded_pid
 from reactdiff.processes import pid_alive
 from tests.helpers.repo import repo_copy_env, tiny_mars_params
 
-ALL_STAGES = ["data", "validate", "split", "features", "train_mmt", "train_ddim", "evaluate"]
-GPU_STAGES = ["train_mmt", "train_ddim"]
+GPU_STAGES = ["train_mmt", "train_ddim", "train_kin"]
+ALL_STAGES = ["data", "validate", "split", "features", *GPU_STAGES, "evaluate"]
 WAIT_S = 900
 
 
@@ -100,7 +107,7 @@ def _mlflow_checks(
     assert {a.path for a in listed} >= {"evaluation/eval.md", "evaluation/eval.json"}
 
     versions = {m.name: m.latest_versions for m in client.search_registered_models()}
-    assert sorted(versions) == ["reactdiff", "reactdiff-mmt"]
+    assert sorted(versions) == ["reactdiff", "reactdiff-kin", "reactdiff-mmt"]
     assert {v.run_id for vs in versions.values() for v in vs} == {
         children[s].info.run_id for s in GPU_STAGES
     }
@@ -213,3 +220,105 @@ def test_training_stages_run_on_a_gpu_worker_in_its_own_workspace(state_dir, tmp
     assert {s: orchestrator[s] for s in worker} == worker
     status = subprocess.run(["dvc", "status", "--json"], cwd=work, env=env, capture_output=True)
     assert status.stdout.strip() == b"{}", status
+
+
+def _api(url: str, body: dict | None = None) -> dict:
+    """A JSON request to a platform server (POST when ``body`` is given), its JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def _until(check, what: str, timeout_s: float = 60.0):
+    """Poll ``check`` until it returns something true; that value."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout_s} s: {what}", pytrace=False)
+        time.sleep(0.5)
+    return value
+
+
+def _data_intact(p: platform.Platform, run_id: str) -> None:
+    """The run logged and the variable set before the kills, read back through the servers."""
+    run = _api(f"{p.mlflow_uri}/api/2.0/mlflow/runs/get?run_id={run_id}")["run"]
+    assert run["data"]["metrics"] == [{"key": "m", "value": 1.5, "timestamp": 0, "step": 0}]
+    assert _api(f"{p.prefect_api_url}/variables/name/heal_probe")["value"] == "kept"
+
+
+def _kill9(pid: int) -> None:
+    """SIGKILL ``pid`` and wait until it is gone (reaped, when it is our child)."""
+    os.kill(pid, signal.SIGKILL)
+    _until(lambda: not process_running(pid), f"pid {pid} gone after SIGKILL", 10)
+
+
+def _all_running(state: Path) -> bool:
+    return all(h.state == "running" for h in platform.health(state).values())
+
+
+@pytest.mark.slow
+def test_up_brings_back_a_killed_service_and_status_says_degraded(state_dir, capsys):
+    """kill -9 of PostgreSQL, then of MLflow, then of Prefect, then of a worker: each time
+    `up` starts only what died (the rest keeps its pid) and the data is all there."""
+    with platform.running_platform(state_dir) as p:
+        mlflow_api = f"{p.mlflow_uri}/api/2.0/mlflow"
+        experiment = _api(f"{mlflow_api}/experiments/create", {"name": "heal"})
+        run = _api(f"{mlflow_api}/runs/create", {"experiment_id": experiment["experiment_id"]})
+        run_id = run["run"]["info"]["run_id"]
+        metric = {"run_id": run_id, "key": "m", "value": 1.5, "timestamp": 0, "step": 0}
+        _api(f"{mlflow_api}/runs/log-metric", metric)
+        _api(f"{p.prefect_api_url}/variables/", {"name": "heal_probe", "value": "kept"})
+        assert _all_running(state_dir)
+
+        before = platform.running(state_dir)
+        # a backend that outlives its postmaster for a while (stopped here, resumed during
+        # `up`) keeps the shared memory: the new postmaster refuses it, and is started again
+        held = p.connect("mlflow")
+        with held.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            (backend,) = cur.fetchone()
+        os.kill(backend, signal.SIGSTOP)
+        _kill9(before["postgres"])
+        _until(
+            lambda: platform.health(state_dir)["mlflow"].state == "degraded",
+            "MLflow reported degraded without its database",
+        )
+        capsys.readouterr()
+        assert platform.main(["--state", str(state_dir), "status"]) == 1
+        out = capsys.readouterr().out
+        assert re.search(r"^postgres +stopped ", out, re.M), out
+        assert re.search(
+            r"^mlflow +degraded \(pid \d+\) .* its database does not answer", out, re.M
+        )
+        assert re.search(r"^prefect +degraded \(pid \d+\) ", out, re.M), out
+        for name in platform.SERVICES:
+            if name != "postgres":  # killed above
+                _kill9(before[name])
+            else:
+                threading.Timer(3.0, os.kill, (backend, signal.SIGCONT)).start()
+            platform.up(state_dir)  # on the saved ports
+            after = platform.running(state_dir)
+            assert after[name] not in (None, before[name])
+            others = [other for other in platform.SERVICES if other != name]
+            assert [after[o] for o in others] == [before[o] for o in others]  # left alone
+            _until(lambda: _all_running(state_dir), f"all healthy after {name} came back")
+            _data_intact(p, run_id)
+            before = after
+        assert platform.SHMEM_IN_USE in (state_dir / "postgres.log").read_text()
+        with contextlib.suppress(psycopg2.Error):
+            held.close()
+        with pytest.raises(platform.AlreadyRunning):
+            platform.up(state_dir)
+
+        # a worker: `up` (make platform-up) starts it again, without deploying anything
+        ports = ["--pg-port", str(p.ports.pg), "--mlflow-port", str(p.ports.mlflow)]
+        argv = ["--state", str(state_dir), "up", *ports, "--prefect-port", str(p.ports.prefect)]
+        assert platform.main([*argv, "--workers", "cpu"]) == 0
+        assert "started again: worker-cpu" in capsys.readouterr().out
+        worker = recorded_pid(state_dir, "worker-cpu")
+        _kill9(worker)
+        assert platform.main([*argv, "--workers", "cpu"]) == 0
+        assert "started again: worker-cpu" in capsys.readouterr().out
+        assert recorded_pid(state_dir, "worker-cpu") not in (None, worker)
+        assert platform.running(state_dir) == before

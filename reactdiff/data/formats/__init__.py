@@ -62,12 +62,36 @@ def detect_format(root: Path) -> Format:
     )
 
 
+def check_layout(root: Path, fmt: Format) -> None:
+    """A ConfigError when ``root`` lacks ``fmt``'s marks but has another format's: the message
+    names the layout it looks like and the ``data.format`` value to set, where reading on
+    would only find a file of ``fmt``'s layout missing."""
+    root = Path(root)
+    if not root.is_dir() or fmt.looks_like(root):
+        return
+    others = [f for f in FORMATS.values() if f is not fmt and f.looks_like(root)]
+    if not others:
+        return
+    marks = [str(p.relative_to(root)) for f in others for p in f.required_paths(root) if p.exists()]
+    titles = " or ".join(f.title for f in others)
+    names = " or ".join(f.name for f in others)
+    raise ConfigError(
+        f"data.format is {fmt.name} ({fmt.title}), but {root} looks like a {titles} root "
+        f"(it has {', '.join(marks[:3])}): set data.format: {names} in params.yaml"
+    )
+
+
 def resolve_format(data: DataParams, root: Path | None = None) -> Format:
-    """The format of ``root`` (default: ``data.react_root``): ``data.format``, or detected from
-    the root when that is auto."""
+    """The format of ``root``, a root about to be read: ``data.format`` (checked against the
+    root's layout, ``check_layout``), or detected from the root when that is auto. Without a
+    root (``data.root``, about to be written) it is ``data.format`` alone, detected from
+    ``data.react_root`` when auto."""
     if data.format == "auto":
         return detect_format(data.react_root if root is None else root)
-    return get_format(data.format)
+    fmt = get_format(data.format)
+    if root is not None:
+        check_layout(root, fmt)
+    return fmt
 
 
 def open_layout(root: Path | str, fmt: Format | str) -> Layout:
@@ -77,7 +101,7 @@ def open_layout(root: Path | str, fmt: Format | str) -> Layout:
 
 def params_layout(data: DataParams) -> Layout:
     """The layout of the root every stage after `data` reads."""
-    return open_layout(data.react_root, resolve_format(data))
+    return open_layout(data.react_root, resolve_format(data, data.react_root))
 
 
 def clip_path_shapes() -> str:
@@ -144,6 +168,7 @@ __all__ = [
     "Format",
     "Layout",
     "check_clip_rel",
+    "check_layout",
     "clip_path_shapes",
     "clip_rel_problem",
     "default_format",
