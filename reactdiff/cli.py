@@ -19,7 +19,6 @@ the repository (make docs builds the site).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import sys
@@ -673,19 +672,19 @@ def serve(
     format out) with MLflow's scoring app (/invocations, /ping, /health, /version) on
     http://HOST:PORT, behind the limits of the `serving` group of params.yaml: the longest
     clip, the largest body, a per-request timeout that stops the work, and how many requests
-    compute and wait. A model file is served with the `sampling` group's settings; a logged
-    model with its own. Runs until Ctrl-C.
+    compute and wait. A model file is served with its family's settings of the `sampling`
+    group; a logged model with its own. Runs until Ctrl-C.
 
     \b
     Example:
       reactdiff serve
       reactdiff serve --model models/reactdiff.pt --port 5005
     """
+    from reactdiff.serve.server import model_generation
     from reactdiff.serve.server import serve as run_server
 
     params = load_params(params_file)
-    generation = dataclasses.asdict(params.generation())
-    run_server(model, params.serving, generation, port, host)
+    run_server(model, params.serving, model_generation(model, params), port, host)
 
 
 def main() -> None:  # pragma: no cover - console entry point

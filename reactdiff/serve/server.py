@@ -8,6 +8,7 @@ checks and answers as ``mlflow models serve``, in a process that can be killed).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 from pathlib import Path
@@ -19,7 +20,8 @@ from mlflow.models import Model
 from mlflow.pyfunc import scoring_server
 
 from reactdiff import serving
-from reactdiff.config import ServingParams
+from reactdiff.config import Params, ServingParams
+from reactdiff.models import load_model
 from reactdiff.serve.guard import Guard
 from reactdiff.serve.workers import WorkerPool
 
@@ -35,6 +37,13 @@ def local_model(model: str, dst: Path, generation: dict[str, object]) -> str:
         serving.save_pyfunc(Path(model), dst / "model", generation)
         return str(dst / "model")
     return mlflow.artifacts.download_artifacts(artifact_uri=model, dst_path=str(dst))
+
+
+def model_generation(model: str, params: Params) -> dict[str, object]:
+    """The sampling settings a model file is served with: its family's (``sampling.families``,
+    else the sampling group's). A logged model carries its own; these are then unused."""
+    family = load_model(model).family if Path(model).is_file() else None
+    return dataclasses.asdict(params.generation(family))
 
 
 class _Described:
