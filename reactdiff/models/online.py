@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from reactdiff.generation import Generation
+from reactdiff.models.stream_input import speaker_chunk
 
 if TYPE_CHECKING:
     from reactdiff.models.reactdiff import ReactDiff
@@ -115,25 +116,7 @@ class OnlineSession:
     def _check(self, speaker: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The chunk's model streams as (B, t, d) on the model's device, checked against the
         streams of the first chunk."""
-        missing = [n for n in self.model.streams if n not in speaker]
-        if missing:
-            raise KeyError(f"online stream: chunk lacks the model's input stream(s) {missing}")
-        chunk = {n: speaker[n] for n in self.model.streams}
-        ndims = {v.dim() for v in chunk.values()}
-        if not ndims <= {2, 3} or len(ndims) > 1:
-            shapes = {n: tuple(v.shape) for n, v in chunk.items()}
-            raise ValueError(
-                f"online stream: streams must all be (t, d) or (B, t, d), got {shapes}"
-            )
-        single = ndims == {2}
-        if self._single is None:
-            self._single = single
-        elif single != self._single:
-            raise ValueError("online stream: a chunk switched between (t, d) and (B, t, d) input")
-        chunk = {n: (v[None] if single else v).to(self.device).float() for n, v in chunk.items()}
-        lengths = {n: tuple(v.shape[:2]) for n, v in chunk.items()}
-        if len(set(lengths.values())) > 1:
-            raise ValueError(f"online stream: streams of one chunk differ in length: {lengths}")
+        chunk, self._single = speaker_chunk(self.model.streams, speaker, self._single, self.device)
         dims = {n: (v.shape[0], v.shape[2]) for n, v in chunk.items()}
         if self._dims and dims != self._dims:
             raise ValueError(

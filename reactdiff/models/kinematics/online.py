@@ -20,6 +20,7 @@ import torch
 from reactdiff.diffusion.karras import karras_sigmas, sample_dpmpp_2m_sde
 from reactdiff.generation import Generation
 from reactdiff.models.kinematics.denoiser import Window
+from reactdiff.models.stream_input import speaker_chunk
 
 if TYPE_CHECKING:
     from reactdiff.models.kinematics.model import KinReactDiff
@@ -95,25 +96,7 @@ class KinStream:
         return self._take()
 
     def _check(self, speaker: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        missing = [n for n in self.model.streams if n not in speaker]
-        if missing:
-            raise KeyError(f"online stream: chunk lacks the model's input stream(s) {missing}")
-        chunk = {n: speaker[n] for n in self.model.streams}
-        ndims = {v.dim() for v in chunk.values()}
-        if not ndims <= {2, 3} or len(ndims) > 1:
-            shapes = {n: tuple(v.shape) for n, v in chunk.items()}
-            raise ValueError(
-                f"online stream: streams must all be (t, d) or (B, t, d), got {shapes}"
-            )
-        single = ndims == {2}
-        if self._single is None:
-            self._single = single
-        elif single != self._single:
-            raise ValueError("online stream: a chunk switched between (t, d) and (B, t, d) input")
-        chunk = {n: (v[None] if single else v).to(self.device).float() for n, v in chunk.items()}
-        if len({tuple(v.shape[:2]) for v in chunk.values()}) > 1:
-            lengths = {n: tuple(v.shape[:2]) for n, v in chunk.items()}
-            raise ValueError(f"online stream: streams of one chunk differ in length: {lengths}")
+        chunk, self._single = speaker_chunk(self.model.streams, speaker, self._single, self.device)
         return self.model.speaker_keys(chunk)
 
     def _sample_window(self) -> None:
