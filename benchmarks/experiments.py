@@ -1,5 +1,6 @@
-"""DVC experiments for the benchmarks that retrain (priors_ablation.py, seeds.py): run one with
-``dvc exp run --temp -S key=value ...`` unless it exists, and read its metrics files.
+"""DVC experiments for the benchmarks that retrain (priors_ablation.py, kin_ablation.py,
+seeds.py): run one with ``dvc exp run --temp -S key=value ...`` unless it exists, read its
+metrics files, and print an ablation's table of variants.
 
 Imported as ``experiments`` by the scripts next to it (``python benchmarks/<script>.py`` puts
 this folder first on ``sys.path``).
@@ -7,10 +8,12 @@ this folder first on ``sys.path``).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +71,48 @@ def metrics_at(rev: str, path: Path) -> dict:
         ["git", "show", f"{rev}:{path.as_posix()}"], text=True, capture_output=True, check=True
     )
     return json.loads(shown.stdout)
+
+
+def number(v: float) -> str:
+    """A metric as the tables print it: 4 decimals below 1, else 2."""
+    return f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}"
+
+
+def cell(row: dict, key: str) -> str:
+    """The value, and its 95% interval over items where the row has one."""
+    if key not in row:
+        return "–"
+    ci = row.get("ci95", {}).get(key)
+    return number(row[key]) + ("" if ci is None else f" [{number(ci[0])}, {number(ci[1])}]")
+
+
+RunVariant = Callable[[str, dict[str, Any], str, bool], dict]
+
+
+def ablation_main(
+    doc: str,
+    variants: dict[str, tuple[str, dict[str, Any]]],
+    prefix: str,
+    run_variant: RunVariant,
+    method: str,
+    shown: tuple[tuple[str, str], ...],
+) -> None:
+    """An ablation script's command line: run the chosen ``variants`` (name -> (title, params
+    to set)) as experiments ``<prefix>-<name>`` and print ``method``'s row of each on the
+    selection split, ``shown`` (metric key, column title) with their intervals."""
+    ap = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--variants", nargs="+", default=list(variants), choices=list(variants))
+    ap.add_argument("--prefix", default=prefix)
+    ap.add_argument("--rerun", action="store_true", help="rerun experiments that exist")
+    args = ap.parse_args()
+    rows = {}
+    for name in args.variants:
+        title, sets = variants[name]
+        rows[title] = run_variant(name, sets, args.prefix, args.rerun)
+    print(f"{load_params().evaluate.select_split} split, {method}:")
+    print("| Variant | " + " | ".join(t for _, t in shown) + " |")
+    print("|---|" + "---:|" * len(shown))
+    for title, m in rows.items():
+        print(f"| {title} | " + " | ".join(cell(m, k) for k, _ in shown) + " |")

@@ -15,10 +15,8 @@ already exists is read, not rerun, unless --rerun. Only the kin offline row is s
 
 from __future__ import annotations
 
-import argparse
-
-from experiments import metrics_at, run_experiment
-from priors_ablation import SHOWN, _fmt
+from experiments import ablation_main, metrics_at, run_experiment
+from priors_ablation import SHOWN
 
 from reactdiff.config import load_params
 
@@ -42,22 +40,7 @@ def run_variant(name: str, sets: dict[str, object], prefix: str, rerun: bool) ->
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    ap.add_argument("--prefix", default="kin")
-    ap.add_argument("--rerun", action="store_true", help="rerun experiments that exist")
-    args = ap.parse_args()
-    rows = {}
-    for name in args.variants:
-        title, sets = VARIANTS[name]
-        rows[title] = run_variant(name, sets, args.prefix, args.rerun)
-    print(f"{load_params().evaluate.select_split} split, {METHOD}:")
-    print("| Variant | " + " | ".join(t for _, t in SHOWN) + " |")
-    print("|---|" + "---:|" * len(SHOWN))
-    for title, m in rows.items():
-        print(f"| {title} | " + " | ".join(_fmt(m, k) for k, _ in SHOWN) + " |")
+    ablation_main(__doc__, VARIANTS, "kin", run_variant, METHOD, SHOWN)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ Why the weights are not the paper code's: see KINEMATICS below.
 
 from __future__ import annotations
 
-import argparse
-
-from experiments import metrics_at, run_experiment
+from experiments import ablation_main, metrics_at, run_experiment
 
 from reactdiff.config import load_params
 
@@ -71,35 +69,8 @@ def run_variant(name: str, sets: dict[str, float], prefix: str, rerun: bool) -> 
     return metrics_at(rev, load_params().evaluate.select_metrics_file)[METHOD]
 
 
-def _number(v: float) -> str:
-    return f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}"
-
-
-def _fmt(row: dict, key: str) -> str:
-    """The value, and its 95% interval over items where the row has one."""
-    if key not in row:
-        return "–"
-    ci = row.get("ci95", {}).get(key)
-    return _number(row[key]) + ("" if ci is None else f" [{_number(ci[0])}, {_number(ci[1])}]")
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    ap.add_argument("--prefix", default="priors")
-    ap.add_argument("--rerun", action="store_true", help="rerun experiments that exist")
-    args = ap.parse_args()
-    rows = {}
-    for name in args.variants:
-        title, sets = VARIANTS[name]
-        rows[title] = run_variant(name, sets, args.prefix, args.rerun)
-    print(f"{load_params().evaluate.select_split} split, ReactDiff (offline):")
-    print("| Variant | " + " | ".join(t for _, t in SHOWN) + " |")
-    print("|---|" + "---:|" * len(SHOWN))
-    for title, m in rows.items():
-        print(f"| {title} | " + " | ".join(_fmt(m, k) for k, _ in SHOWN) + " |")
+    ablation_main(__doc__, VARIANTS, "priors", run_variant, METHOD, SHOWN)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from experiments import metrics_at, run_experiment
+from experiments import metrics_at, number, run_experiment
 
 from reactdiff.config import load_params
 
 CI_KEY = "ci95"
-
-
-def _number(v: float) -> str:
-    return f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}"
 
 
 def spread(runs: list[dict]) -> dict[str, dict[str, tuple[float, float]]]:
@@ -47,7 +43,7 @@ def print_table(split: str, table: dict[str, dict[str, tuple[float, float]]], k:
     print("| Method | " + " | ".join(keys) + " |")
     print("|---|" + "---:|" * len(keys))
     for method, row in table.items():
-        cells = [f"{_number(row[key][0])} ± {_number(row[key][1])}" for key in keys]
+        cells = [f"{number(row[key][0])} ± {number(row[key][1])}" for key in keys]
         print(f"| {method} | " + " | ".join(cells) + " |")
 
 
